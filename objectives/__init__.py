@@ -1,0 +1,1 @@
+"""Data, augmentation, U-Net, metrics and the training objective of lung-hpo."""

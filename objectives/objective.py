@@ -1,0 +1,201 @@
+"""The Optuna objective: sample a config, train the U-Net, record everything, return DICE.
+
+Validation DICE is reported to the trial after every epoch and the study's pruner may stop the
+run at once. Each completed trial uploads a prediction figure as an artifact; a trial that beats
+every earlier one also uploads its model in Keras format.
+"""
+
+from __future__ import annotations
+
+import platform
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from objectives import metrics
+from objectives.data import DataSource, Dataset, Split, load_dataset
+from objectives.figures import prediction_figure
+from objectives.keras_setup import import_keras
+from objectives.space import SearchSpace, suggest_config
+from objectives.train import TrainingData, TrainResult, train
+
+if TYPE_CHECKING:
+    import keras
+    import optuna
+    from optuna.artifacts import FileSystemArtifactStore
+
+__all__ = [
+    "FIGURE_ARTIFACT",
+    "MODEL_ARTIFACT",
+    "DataProvider",
+    "LungObjective",
+    "record_result",
+    "runtime_versions",
+]
+
+FIGURE_ARTIFACT = "predictions.png"
+MODEL_ARTIFACT = "model.keras"
+KerasCallbackFactory = Callable[["optuna.trial.Trial", int], Sequence["keras.callbacks.Callback"]]
+
+
+@dataclass
+class DataProvider:
+    """Loads the study's data once per image size and cuts it by the study's fixed split."""
+
+    source: DataSource
+    split: Split
+    _loaded: dict[int, Dataset] = field(default_factory=dict)
+
+    def dataset(self, image_size: int) -> Dataset:
+        if image_size not in self._loaded:
+            self._loaded[image_size] = load_dataset(self.source, image_size)
+        return self._loaded[image_size]
+
+    def training_data(self, image_size: int) -> TrainingData:
+        dataset = self.dataset(image_size)
+        needed = max(max(self.split.train), max(self.split.val)) + 1
+        if len(dataset) < needed:
+            raise ValueError(
+                f"the study's split needs {needed} images but {self.source} now has {len(dataset)}; "
+                "the data changed since the study was created"
+            )
+        train_index, val_index = np.array(self.split.train), np.array(self.split.val)
+        return TrainingData(
+            dataset.images[train_index],
+            dataset.masks[train_index],
+            dataset.images[val_index],
+            dataset.masks[val_index],
+        )
+
+
+class _EpochCounter:
+    """Remembers how many epochs finished, to record where a pruned trial stopped."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def callback(self) -> keras.callbacks.Callback:
+        keras = import_keras()
+        counter = self
+
+        class _Count(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+                counter.seen = epoch + 1
+
+        return _Count()
+
+
+def runtime_versions() -> dict[str, str]:
+    """Backend and library versions, recorded with every trial for reproducibility."""
+    import optuna
+
+    keras = import_keras()
+    return {
+        "keras_backend": keras.backend.backend(),
+        "keras_version": keras.__version__,
+        "optuna_version": optuna.__version__,
+        "numpy_version": np.__version__,
+        "python_version": platform.python_version(),
+    }
+
+
+def record_result(trial: optuna.trial.Trial, result: TrainResult) -> None:
+    """Stores a run's scalar results as the trial's user attributes."""
+    for key, value in result.summary().items():
+        trial.set_user_attr(key, value)
+
+
+class LungObjective:
+    """Callable objective for `optuna.Study.optimize`; returns validation DICE (maximise).
+
+    Args:
+        space: the study's search space.
+        data: the study's data and split.
+        base_seed: trial ``n`` trains with seed ``base_seed + n``.
+        artifact_store: where figures and models go; ``None`` uploads nothing.
+        keras_callbacks: builds extra Keras callbacks (e.g. progress) for a trial and its epochs.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        data: DataProvider,
+        base_seed: int = 0,
+        artifact_store: FileSystemArtifactStore | None = None,
+        keras_callbacks: KerasCallbackFactory | None = None,
+    ) -> None:
+        self.space = space
+        self.data = data
+        self.base_seed = base_seed
+        self.artifact_store = artifact_store
+        self.keras_callbacks = keras_callbacks
+
+    def __call__(self, trial: optuna.trial.Trial) -> float:
+        import optuna
+        from optuna_integration import KerasPruningCallback
+
+        seed = self.base_seed + trial.number
+        trial.set_user_attr("seed", seed)
+        for key, value in runtime_versions().items():
+            trial.set_user_attr(key, value)
+        started = time.perf_counter()
+        epochs = _EpochCounter()
+        try:
+            config = suggest_config(trial, self.space, seed)
+            data = self.data.training_data(config.image_size)
+            extra = self.keras_callbacks(trial, config.max_epochs) if self.keras_callbacks else ()
+            callbacks = [epochs.callback(), KerasPruningCallback(trial, "val_dice"), *extra]
+            model, result = train(config, data, callbacks=callbacks)
+        except optuna.TrialPruned:
+            trial.set_user_attr("pruned_at_epoch", epochs.seen)
+            trial.set_user_attr("wall_time_s", time.perf_counter() - started)
+            raise
+        except Exception as error:
+            trial.set_user_attr("failure", f"{type(error).__name__}: {error}")
+            raise
+        record_result(trial, result)
+        trial.set_user_attr("wall_time_s", time.perf_counter() - started)
+        if self.artifact_store is not None:
+            self._upload(trial, model, data, result)
+        return result.val_dice
+
+    def _upload(self, trial: optuna.trial.Trial, model: Any, data: TrainingData, result: TrainResult) -> None:
+        from optuna.artifacts import upload_artifact
+        from optuna.trial import TrialState
+
+        assert self.artifact_store is not None
+        shown = slice(0, 4)
+        predictions = model.predict(data.val_images[shown], verbose=0)
+        scores = metrics.dice_per_image(data.val_masks[shown], predictions)
+        figure = prediction_figure(data.val_images[shown], data.val_masks[shown], predictions, scores)
+        finished = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        best_so_far = max((t.value for t in finished if t.value is not None), default=-1.0)
+        with tempfile.TemporaryDirectory(prefix="lung-hpo-") as folder:
+            figure_path = Path(folder) / FIGURE_ARTIFACT
+            figure_path.write_bytes(figure)
+            trial.set_user_attr(
+                "figure_artifact_id",
+                upload_artifact(
+                    artifact_store=self.artifact_store,
+                    file_path=str(figure_path),
+                    study_or_trial=trial,
+                    mimetype="image/png",
+                ),
+            )
+            if result.val_dice > best_so_far:
+                model_path = Path(folder) / MODEL_ARTIFACT
+                model.save(model_path)
+                trial.set_user_attr(
+                    "model_artifact_id",
+                    upload_artifact(
+                        artifact_store=self.artifact_store,
+                        file_path=str(model_path),
+                        study_or_trial=trial,
+                        mimetype="application/octet-stream",
+                    ),
+                )

@@ -1,0 +1,209 @@
+"""One training run of the lung U-Net from a `TrainConfig`; knows nothing about Optuna.
+
+The objective, `hpo trial replay`, the benchmarks and the tests all train through `train`, so a
+replayed trial runs exactly the code its study ran.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from objectives import metrics
+from objectives.augment import augment_pair, build_augmenter
+from objectives.config import TrainConfig
+from objectives.keras_metrics import make_loss, make_metrics
+from objectives.keras_setup import import_keras
+from objectives.unet import build_unet
+
+if TYPE_CHECKING:
+    import keras
+
+__all__ = ["TrainResult", "TrainingData", "resolve_precision", "train"]
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Arrays for one run: images float32 ``(n, s, s, 1)`` in [0, 1], masks in {0, 1}."""
+
+    train_images: np.ndarray
+    train_masks: np.ndarray
+    val_images: np.ndarray
+    val_masks: np.ndarray
+
+    def __post_init__(self) -> None:
+        if len(self.train_images) == 0 or len(self.val_images) == 0:
+            raise ValueError(
+                f"training needs at least one training and one validation image, but got "
+                f"{len(self.train_images)} and {len(self.val_images)}"
+            )
+        for name in ("train", "val"):
+            images, masks = getattr(self, f"{name}_images"), getattr(self, f"{name}_masks")
+            if images.shape != masks.shape:
+                raise ValueError(f"{name} images and masks differ in shape: {images.shape} vs {masks.shape}")
+
+    @property
+    def image_size(self) -> int:
+        return int(self.train_images.shape[1])
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a run achieved; the objective stores these as the trial's user attributes."""
+
+    history: dict[str, list[float]]
+    epochs_run: int
+    early_stopping_epoch: int | None  # 1-based epoch at which early stopping ended the run
+    train_accuracy: float
+    val_accuracy: float
+    val_dice: float  # of the returned model (best weights by validation loss)
+    val_iou: float
+    best_val_dice: float  # best per-epoch validation DICE
+    best_val_iou: float
+    train_time_s: float  # seconds inside model.fit
+    images_per_second: float
+    precision: str
+
+    def summary(self) -> dict[str, Any]:
+        """Scalar results, for trial attributes and JSON output."""
+        return {key: value for key, value in self.__dict__.items() if key != "history"}
+
+
+def resolve_precision(requested: str) -> str:
+    """``auto`` keeps float32: mixed precision slows CPUs, and is only chosen where measured."""
+    return "float32" if requested == "auto" else requested
+
+
+def _batches(config: TrainConfig, images: np.ndarray, masks: np.ndarray) -> Any:
+    """Seeded, reshuffled, augmented batches as a Keras `PyDataset` (works on every backend)."""
+    keras = import_keras()
+    augmenter = build_augmenter(config.augment, config.seed)
+    count = len(images)
+    batch_size = config.batch_size
+
+    class _AugmentedBatches(keras.utils.PyDataset):
+        def __init__(self) -> None:
+            super().__init__(workers=1, use_multiprocessing=False)
+            self._epoch = 0
+
+        def __len__(self) -> int:
+            return config.steps_per_epoch
+
+        def _indices(self, step: int) -> np.ndarray:
+            # Batch k of the run takes positions k*b .. (k+1)*b of an endless sequence of seeded
+            # permutations, so the order is fixed by the seed alone, whatever the step count.
+            start = (self._epoch * config.steps_per_epoch + step) * batch_size
+            positions = np.arange(start, start + batch_size)
+            chosen = np.empty(batch_size, dtype=np.int64)
+            for pass_number in np.unique(positions // count):
+                order = np.random.default_rng([config.seed, int(pass_number)]).permutation(count)
+                selected = positions // count == pass_number
+                chosen[selected] = order[positions[selected] % count]
+            return chosen
+
+        def __getitem__(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+            chosen = self._indices(step)
+            return augment_pair(augmenter, images[chosen], masks[chosen])
+
+        def on_epoch_end(self) -> None:
+            self._epoch += 1
+
+    return _AugmentedBatches()
+
+
+class _Clock:
+    """Times ``model.fit`` and counts epochs, for throughput and early-stopping records."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.seconds = 0.0
+        self.epochs = 0
+
+    def callback(self) -> keras.callbacks.Callback:
+        keras = import_keras()
+        clock = self
+
+        class _ClockCallback(keras.callbacks.Callback):
+            def on_train_begin(self, logs: Any = None) -> None:
+                clock.started = time.perf_counter()
+
+            def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+                clock.epochs = epoch + 1
+                clock.seconds = time.perf_counter() - clock.started
+
+        return _ClockCallback()
+
+
+def train(
+    config: TrainConfig,
+    data: TrainingData,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+) -> tuple[keras.Model, TrainResult]:
+    """Trains a fresh U-Net and evaluates it on the validation images.
+
+    Args:
+        config: the run's settings; ``config.seed`` fixes data order, augmentation and weights.
+        data: train and validation arrays at ``config.image_size``.
+        callbacks: extra Keras callbacks (pruning, progress). One that raises, such as Optuna's
+            pruning callback, stops training at once and the exception propagates.
+
+    Returns:
+        The trained model (weights of the epoch with the lowest validation loss) and its results.
+    """
+    if data.image_size != config.image_size:
+        raise ValueError(f"data is {data.image_size} px but the config asks for {config.image_size} px")
+    keras = import_keras()
+    keras.backend.clear_session()
+    gc.collect()
+    keras.utils.set_random_seed(config.seed)
+
+    train_images, train_masks = data.train_images, data.train_masks
+    if config.train_fraction < 1.0:
+        keep = max(1, round(len(train_images) * config.train_fraction))
+        subset = np.sort(np.random.default_rng([config.seed, 1 << 20]).permutation(len(train_images))[:keep])
+        train_images, train_masks = train_images[subset], train_masks[subset]
+
+    precision = resolve_precision(config.precision)
+    model = build_unet(config.unet, config.image_size, dtype_policy=precision)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+        loss=make_loss(config.loss),
+        metrics=make_metrics(),
+    )
+    early_stopping = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=config.patience, restore_best_weights=True
+    )
+    clock = _Clock()
+    val_masks = data.val_masks.astype(np.float32)
+    history = model.fit(
+        _batches(config, train_images, train_masks),
+        validation_data=(data.val_images, val_masks),
+        validation_batch_size=max(config.batch_size, 32),
+        epochs=config.max_epochs,
+        callbacks=[clock.callback(), early_stopping, *callbacks],
+        verbose=0,
+    ).history
+
+    predictions = model.predict(data.val_images, batch_size=max(config.batch_size, 32), verbose=0)
+    stopped = early_stopping.stopped_epoch
+    epochs = clock.epochs
+    result = TrainResult(
+        history={key: [float(v) for v in values] for key, values in history.items()},
+        epochs_run=epochs,
+        early_stopping_epoch=stopped + 1 if stopped > 0 else None,
+        train_accuracy=float(history["accuracy"][-1]),
+        val_accuracy=metrics.pixel_accuracy(val_masks, predictions),
+        val_dice=metrics.mean_dice(val_masks, predictions),
+        val_iou=metrics.mean_iou(val_masks, predictions),
+        best_val_dice=float(max(history["val_dice"])),
+        best_val_iou=float(max(history["val_iou"])),
+        train_time_s=clock.seconds,
+        images_per_second=epochs * config.steps_per_epoch * config.batch_size / max(clock.seconds, 1e-9),
+        precision=precision,
+    )
+    return model, result

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from objectives.augment import augment_pair, layer_settings
+from objectives.config import AugmentConfig
+from tests.objectives_tests import backend_checks
+
+
+def test_layer_settings_follow_the_config() -> None:
+    names = [name for name, _ in layer_settings(backend_checks.STRONG)]
+    assert names == [
+        "RandomFlip",
+        "RandomRotation",
+        "RandomShear",
+        "RandomTranslation",
+        "RandomZoom",
+        "RandomElasticTransform",
+    ]
+    rotation = dict(layer_settings(AugmentConfig(rotation_deg=90.0)))["RandomRotation"]
+    assert rotation["factor"] == pytest.approx(0.25)  # a quarter turn either way
+    assert rotation["fill_mode"] == "constant"
+    assert layer_settings(AugmentConfig(enabled=False)) == []
+    only_horizontal = dict(layer_settings(AugmentConfig(vertical_flip=False)))["RandomFlip"]
+    assert only_horizontal["mode"] == "horizontal"
+
+
+def test_disabled_augmentation_is_identity() -> None:
+    images = np.random.default_rng(0).random((2, 8, 8, 1)).astype(np.float32)
+    masks = (images > 0.5).astype(np.uint8)
+    same_images, same_masks = augment_pair(None, images, masks)
+    np.testing.assert_array_equal(same_images, images)
+    np.testing.assert_array_equal(same_masks, masks)
+
+
+def test_image_and_mask_stay_aligned_on_tensorflow() -> None:
+    result = backend_checks.alignment()
+    assert result["agreement_dice"] > 0.97
+    assert result["changed_share"] > 0.05  # the transform did move things
+    assert result["mask_share"] > 0.02  # and did not lose the mask
+    assert result["binary"] == 1.0
+
+
+@pytest.mark.parametrize("fill_mode", ["nearest", "reflect"])
+def test_alignment_with_other_fill_modes(fill_mode: str) -> None:
+    config = AugmentConfig(rotation_deg=45.0, width_shift=0.3, height_shift=0.3, fill_mode=fill_mode)
+    assert backend_checks.alignment(config)["agreement_dice"] > 0.97
+
+
+def test_keras_metrics_match_numpy_on_tensorflow() -> None:
+    errors = backend_checks.metric_agreement()
+    assert max(errors.values()) < 1e-5
+
+
+@pytest.mark.backends
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_same_checks_pass_on_other_backends(backend: str) -> None:
+    pytest.importorskip(backend)
+    script = Path(backend_checks.__file__)
+    completed = subprocess.run(
+        [sys.executable, str(script)],
+        env={**os.environ, "KERAS_BACKEND": backend},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert result["backend"] == backend
+    assert result["alignment"]["agreement_dice"] > 0.97
+    assert result["alignment"]["changed_share"] > 0.05
+    assert result["alignment"]["mask_share"] > 0.02
+    assert max(result["metrics"].values()) < 1e-5
+    assert result["training"]["epochs_run"] == 2
+    assert 0.0 <= result["training"]["val_dice"] <= 1.0

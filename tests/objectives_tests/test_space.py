@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import pytest
+
+from objectives.config import TrainConfig
+from objectives.space import (
+    BASELINE,
+    Choice,
+    Fixed,
+    FloatRange,
+    IntRange,
+    SearchSpace,
+    SearchSpaceError,
+    baseline_params,
+    config_from_params,
+    suggest_config,
+)
+
+
+def test_default_space_covers_the_researchers_study() -> None:
+    space = SearchSpace.default().distributions
+    assert space["batch_size"] == Choice((8, 16, 32))
+    assert space["max_epochs"] == IntRange(5, 20)
+    assert space["rotation"] == FloatRange(0.0, 180.0)
+    assert space["width_shift"] == space["height_shift"] == FloatRange(0.0, 0.8)
+    assert space["shear"] == space["zoom"] == FloatRange(0.0, 0.8)
+    assert space["augment"] == Choice((True, False))
+    assert 0.9 in space["train_fraction"].values  # type: ignore[union-attr]
+    assert space["image_size"] == Fixed(128)
+
+
+def test_toml_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "space.toml"
+    path.write_text(
+        "[space]\n"
+        "batch_size = [8, 16]\n"
+        "max_epochs = { low = 5, high = 10 }\n"
+        "learning_rate = { low = 1e-4, high = 1e-2, log = true }\n"
+        "augment = true\n"
+        "image_size = 256\n"
+    )
+    space = SearchSpace.from_toml(path).distributions
+    assert space["batch_size"] == Choice((8, 16))
+    assert space["max_epochs"] == IntRange(5, 10)
+    assert space["learning_rate"] == FloatRange(1e-4, 1e-2, log=True)
+    assert space["augment"] == Fixed(True)
+    assert space["image_size"] == Fixed(256)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("batch_sise = [8]", r"space\.batch_sise: unknown parameter; did you mean 'batch_size'"),
+        ("rotation = { low = 0, high = 270 }", r"space\.rotation\.high: 270.0 is outside the allowed range \[0.0, 180.0\]"),
+        ("max_epochs = { low = 10, high = 5 }", r"space\.max_epochs: low 10 is above high 5"),
+        ("batch_size = []", r"space\.batch_size: a list of choices must not be empty"),
+        ("batch_size = [8.5]", r"space\.batch_size\[0\]: expected an integer"),
+        ("loss = 'dice'", r"space\.loss: expected one of"),
+        ("augment = 'yes'", r"space\.augment: expected true or false"),
+        ("dropout = { low = 0.0, high = 0.3, log = true }", r"space\.dropout: a log range needs low > 0"),
+        ("image_size = 100", r"space\.image_size: 100 is not divisible by 2\*\*depth = 16"),
+        ("shear = { low = 0, hi = 1 }", r"space\.shear: a range takes keys"),
+        ("[other]\nx = 1", r"unknown top-level keys \['other'\]"),
+        ("batch_size = [8", r"is not valid TOML"),
+    ],
+)
+def test_invalid_files_name_the_bad_key(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "space.toml"
+    path.write_text(body if body.startswith("[") else "[space]\n" + body)
+    with pytest.raises(SearchSpaceError, match=message):
+        SearchSpace.from_toml(path)
+
+
+def test_missing_file() -> None:
+    with pytest.raises(SearchSpaceError, match="does not exist"):
+        SearchSpace.from_toml(Path("/nonexistent/space.toml"))
+
+
+def test_round_trip_through_dict() -> None:
+    space = SearchSpace.default().with_overrides({"batch_size": [16], "zoom": 0.2})
+    assert SearchSpace.from_dict(space.to_dict()) == space
+
+
+def test_suggest_samples_augmentation_only_when_on() -> None:
+    space = SearchSpace.default()
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen_off = seen_on = False
+    for _ in range(12):
+        trial = study.ask()
+        config = suggest_config(trial, space, seed=5)
+        assert isinstance(config, TrainConfig) and config.seed == 5
+        assert config.batch_size in (8, 16, 32)
+        if config.augment.enabled:
+            seen_on = True
+            assert "rotation" in trial.params and 0 <= config.augment.rotation_deg <= 180
+        else:
+            seen_off = True
+            assert "rotation" not in trial.params
+        study.tell(trial, 0.5)
+    assert seen_on and seen_off
+
+
+def test_config_from_params_rebuilds_a_trial() -> None:
+    space = SearchSpace.default()
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    trial = study.ask()
+    sampled = suggest_config(trial, space, seed=3)
+    assert config_from_params(space, trial.params, seed=3) == sampled
+
+
+def test_baseline_stays_inside_the_space() -> None:
+    assert baseline_params(SearchSpace.default())["batch_size"] == BASELINE["batch_size"]
+    narrow = SearchSpace.default().with_overrides({"batch_size": [16, 32], "rotation": {"low": 0, "high": 90}})
+    params = baseline_params(narrow)
+    assert "batch_size" not in params and "rotation" not in params
+    assert params["width_shift"] == 0.3
+
+
+def test_grid_needs_choices() -> None:
+    with pytest.raises(SearchSpaceError, match="grid sampler needs choices"):
+        SearchSpace.default().grid()
