@@ -87,8 +87,7 @@ class TrainConfig:
             raise ValueError(f"image_size must be at least 16, but got {self.image_size!r}")
         if self.image_size % (2**self.unet.depth):
             raise ValueError(
-                f"image_size must be divisible by 2**depth = {2**self.unet.depth}, "
-                f"but got {self.image_size!r}"
+                f"image_size must be divisible by 2**depth = {2**self.unet.depth}, but got {self.image_size!r}"
             )
         for name in ("batch_size", "max_epochs", "steps_per_epoch"):
             if getattr(self, name) < 1:

@@ -25,7 +25,7 @@ def make_metrics(threshold: float = 0.5) -> list[keras.metrics.Metric]:
     keras = import_keras()
     ops = keras.ops
 
-    class _PerImageMean(keras.metrics.Metric):
+    class _PerImageMean(keras.metrics.Metric):  # type: ignore[name-defined]  # a module bound at run time
         """Mean over images of a per-image score; the same empty-mask rule as the NumPy one."""
 
         def __init__(self, name: str, union: bool) -> None:

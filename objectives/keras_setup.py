@@ -8,7 +8,7 @@ user's home. lung-hpo always sets it: TensorFlow unless the user chose ``jax`` o
 from __future__ import annotations
 
 import os
-from types import ModuleType
+from typing import Any
 
 __all__ = ["BACKENDS", "DEFAULT_BACKEND", "configure_backend", "import_keras"]
 
@@ -33,7 +33,7 @@ def configure_backend(backend: str | None = None) -> str:
     return chosen
 
 
-def import_keras() -> ModuleType:
+def import_keras() -> Any:
     """Imports Keras with the configured backend; fails clearly if it was imported with another."""
     backend = configure_backend()
     import keras

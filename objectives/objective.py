@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from objectives import metrics
-from objectives.data import DataSource, Dataset, Split, load_dataset
+from objectives.data import Dataset, DataSource, Split, load_dataset
 from objectives.figures import prediction_figure
 from objectives.keras_setup import import_keras
 from objectives.space import SearchSpace, suggest_config
@@ -83,7 +83,7 @@ class _EpochCounter:
         keras = import_keras()
         counter = self
 
-        class _Count(keras.callbacks.Callback):
+        class _Count(keras.callbacks.Callback):  # type: ignore[name-defined]  # a module bound at run time
             def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
                 counter.seen = epoch + 1
 

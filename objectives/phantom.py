@@ -116,9 +116,7 @@ def make_phantom(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.nd
     axis = (np.arange(size, dtype=np.float64) + 0.5) / size * 2.0 - 1.0
     yy, xx = np.meshgrid(axis, axis, indexing="ij")
 
-    body = ((xx - anatomy.body_center_x) / anatomy.body_half_width) ** 2 + (
-        yy / anatomy.body_half_height
-    ) ** 2 < 1.0
+    body = ((xx - anatomy.body_center_x) / anatomy.body_half_width) ** 2 + (yy / anatomy.body_half_height) ** 2 < 1.0
     lungs = np.zeros_like(body)
     for side, center_x in enumerate((anatomy.right_lung_center_x, anatomy.left_lung_center_x)):
         lungs |= _lung_region(

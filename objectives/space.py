@@ -199,7 +199,12 @@ def _distribution_to_raw(distribution: Distribution) -> Any:
     if isinstance(distribution, Choice):
         return list(distribution.values)
     if isinstance(distribution, IntRange):
-        return {"low": distribution.low, "high": distribution.high, "step": distribution.step, "log": distribution.log}
+        return {
+            "low": distribution.low,
+            "high": distribution.high,
+            "step": distribution.step,
+            "log": distribution.log,
+        }
     return {"low": distribution.low, "high": distribution.high, "log": distribution.log}
 
 
@@ -228,9 +233,7 @@ class SearchSpace:
             raise SearchSpaceError("space.image_size: give a fixed size or a list of sizes, not a range")
         for size in _candidates(sizes):
             if int(size) % 2 ** max(depths):
-                raise SearchSpaceError(
-                    f"space.image_size: {size!r} is not divisible by 2**depth = {2 ** max(depths)}"
-                )
+                raise SearchSpaceError(f"space.image_size: {size!r} is not divisible by 2**depth = {2 ** max(depths)}")
 
     @classmethod
     def default(cls) -> SearchSpace:
@@ -282,9 +285,7 @@ class SearchSpace:
             if isinstance(distribution, Choice):
                 grid[name] = list(distribution.values)
             elif not isinstance(distribution, Fixed):
-                raise SearchSpaceError(
-                    f"space.{name}: the grid sampler needs choices or fixed values, not a range"
-                )
+                raise SearchSpaceError(f"space.{name}: the grid sampler needs choices or fixed values, not a range")
         return grid
 
 
@@ -294,7 +295,9 @@ def _suggest(trial: optuna.trial.BaseTrial, name: str, distribution: Distributio
     if isinstance(distribution, Choice):
         return trial.suggest_categorical(name, list(distribution.values))
     if isinstance(distribution, IntRange):
-        return trial.suggest_int(name, distribution.low, distribution.high, step=distribution.step, log=distribution.log)
+        return trial.suggest_int(
+            name, distribution.low, distribution.high, step=distribution.step, log=distribution.log
+        )
     return trial.suggest_float(name, distribution.low, distribution.high, log=distribution.log)
 
 

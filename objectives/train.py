@@ -86,7 +86,7 @@ def _batches(config: TrainConfig, images: np.ndarray, masks: np.ndarray) -> Any:
     count = len(images)
     batch_size = config.batch_size
 
-    class _AugmentedBatches(keras.utils.PyDataset):
+    class _AugmentedBatches(keras.utils.PyDataset):  # type: ignore[name-defined]  # a module bound at run time
         def __init__(self) -> None:
             super().__init__(workers=1, use_multiprocessing=False)
             self._epoch = 0
@@ -128,7 +128,7 @@ class _Clock:
         keras = import_keras()
         clock = self
 
-        class _ClockCallback(keras.callbacks.Callback):
+        class _ClockCallback(keras.callbacks.Callback):  # type: ignore[name-defined]  # a module bound at run time
             def on_train_begin(self, logs: Any = None) -> None:
                 clock.started = time.perf_counter()
 

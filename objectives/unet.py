@@ -32,9 +32,14 @@ def build_unet(config: UNetConfig, image_size: int, dtype_policy: str = "float32
     keras = import_keras()
     layers = keras.layers
 
-    def conv_block(x: keras.KerasTensor, filters: int, dilation: int = 1) -> keras.KerasTensor:
+    def conv_block(x: keras.KerasTensor, filters: int, dilation: int = 1) -> keras.KerasTensor:  # type: ignore[name-defined]  # a module bound at run time
         x = layers.Conv2D(
-            filters, 3, padding="same", dilation_rate=dilation, use_bias=not config.batch_norm, dtype=dtype_policy
+            filters,
+            3,
+            padding="same",
+            dilation_rate=dilation,
+            use_bias=not config.batch_norm,
+            dtype=dtype_policy,
         )(x)
         if config.batch_norm:
             x = layers.BatchNormalization(momentum=0.9, dtype=dtype_policy)(x)

@@ -76,7 +76,11 @@ def tiny_training() -> dict[str, float]:
         augment=AugmentConfig(elastic=0.2),
     )
     _, result = train(config, data)
-    return {"epochs_run": result.epochs_run, "val_dice": result.val_dice, "history_epochs": len(result.history["val_dice"])}
+    return {
+        "epochs_run": result.epochs_run,
+        "val_dice": result.val_dice,
+        "history_epochs": len(result.history["val_dice"]),
+    }
 
 
 if __name__ == "__main__":

@@ -54,13 +54,19 @@ def test_toml_overrides(tmp_path: Path) -> None:
     ("body", "message"),
     [
         ("batch_sise = [8]", r"space\.batch_sise: unknown parameter; did you mean 'batch_size'"),
-        ("rotation = { low = 0, high = 270 }", r"space\.rotation\.high: 270.0 is outside the allowed range \[0.0, 180.0\]"),
+        (
+            "rotation = { low = 0, high = 270 }",
+            r"space\.rotation\.high: 270.0 is outside the allowed range \[0.0, 180.0\]",
+        ),
         ("max_epochs = { low = 10, high = 5 }", r"space\.max_epochs: low 10 is above high 5"),
         ("batch_size = []", r"space\.batch_size: a list of choices must not be empty"),
         ("batch_size = [8.5]", r"space\.batch_size\[0\]: expected an integer"),
         ("loss = 'dice'", r"space\.loss: expected one of"),
         ("augment = 'yes'", r"space\.augment: expected true or false"),
-        ("dropout = { low = 0.0, high = 0.3, log = true }", r"space\.dropout: a log range needs low > 0"),
+        (
+            "dropout = { low = 0.0, high = 0.3, log = true }",
+            r"space\.dropout: a log range needs low > 0",
+        ),
         ("image_size = 100", r"space\.image_size: 100 is not divisible by 2\*\*depth = 16"),
         ("shear = { low = 0, hi = 1 }", r"space\.shear: a range takes keys"),
         ("[other]\nx = 1", r"unknown top-level keys \['other'\]"),

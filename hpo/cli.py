@@ -1,0 +1,266 @@
+"""The ``hpo`` command line. Each command parses options, calls one library function, prints.
+
+Heavy modules (Keras, TensorFlow, mdai, Optuna's plotting) are imported inside the commands that
+use them, so ``hpo --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from hpo.data_cli import data_app
+from hpo.output import OutputFormat, best_trial_record, print_record
+from storage import DEFAULT_STORAGE_URL
+from storage.artifacts import default_artifact_dir
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="hpo",
+    help="Tune a lung-segmentation U-Net on chest X-rays with Optuna.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold database passwords
+    rich_markup_mode="rich",
+)
+study_app = typer.Typer(help="Create studies.", no_args_is_help=True)
+trial_app = typer.Typer(help="Work with single trials.", no_args_is_help=True)
+app.add_typer(study_app, name="study")
+app.add_typer(trial_app, name="trial")
+app.add_typer(data_app, name="data")
+
+console = Console()
+error_console = Console(stderr=True)
+
+
+class Backend(StrEnum):
+    tensorflow = "tensorflow"
+    jax = "jax"
+    torch = "torch"
+
+
+class Sampler(StrEnum):
+    tpe = "tpe"
+    gp = "gp"
+    random = "random"
+    cmaes = "cmaes"
+    grid = "grid"
+
+
+class Pruner(StrEnum):
+    median = "median"
+    successive_halving = "successive-halving"
+    hyperband = "hyperband"
+    patient = "patient"
+    none = "none"
+
+
+class PresetName(StrEnum):
+    demo = "demo"
+    full = "full"
+
+
+StorageOption = Annotated[
+    str,
+    typer.Option(
+        "--storage",
+        envvar="HPO_STORAGE",
+        help="Optuna storage URL: sqlite:///FILE, postgresql://USER@HOST/DB or journal:///FILE.",
+        show_envvar=True,
+    ),
+]
+ArtifactsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--artifacts",
+        envvar="HPO_ARTIFACTS",
+        help="Folder for trial figures and models [default: beside the SQLite file, or ./hpo-artifacts].",
+    ),
+]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output for people or scripts.")]
+
+
+@contextmanager
+def _clear_errors() -> Iterator[None]:
+    """Turns the errors a user can fix into one red line and exit code 1, never a traceback."""
+    from objectives.data import DataSourceError
+    from objectives.space import SearchSpaceError
+    from storage import StorageError, mask_url
+
+    try:
+        yield
+    except (
+        StorageError,
+        SearchSpaceError,
+        DataSourceError,
+        KeyError,
+        ValueError,
+        RuntimeError,
+    ) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+        error_console.print(f"[bold red]error:[/] {mask_url(str(message))}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _artifacts(storage_url: str, artifacts: Path | None) -> Path:
+    return artifacts if artifacts is not None else default_artifact_dir(storage_url)
+
+
+def _dashboard_command(storage_url: str, artifact_dir: Path) -> str:
+    from storage import mask_url
+
+    return f"optuna-dashboard '{mask_url(storage_url)}' --artifact-dir '{artifact_dir}'"
+
+
+@app.callback()
+def root(
+    backend: Annotated[
+        Backend | None,
+        typer.Option("--backend", envvar="KERAS_BACKEND", help="Keras backend [default: tensorflow]."),
+    ] = None,
+) -> None:
+    """Tune a lung-segmentation U-Net on chest X-rays with Optuna.
+
+    Start with [bold]hpo demo[/]: a small study on synthetic chest X-rays, stored in ./hpo.db.
+    """
+    from objectives.keras_setup import configure_backend
+
+    configure_backend(backend.value if backend else None)
+
+
+@app.command()
+def demo(
+    storage: StorageOption = DEFAULT_STORAGE_URL,
+    artifacts: ArtifactsOption = None,
+    n_trials: Annotated[int | None, typer.Option("--n-trials", min=1, help="Trial budget [default: 12].")] = None,
+    study: Annotated[str, typer.Option("--study", help="Study name.")] = "demo",
+    seed: Annotated[int, typer.Option(help="Seed of the data split, sampler and trials.")] = 0,
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """Run a small pruned study on synthetic chest X-rays; run it again to resume.
+
+    Example: [bold]hpo demo --n-trials 6[/]
+    """
+    from hpo.demo import run_demo
+
+    artifact_dir = _artifacts(storage, artifacts)
+    with _clear_errors():
+        handle = run_demo(storage, artifact_dir, console, study_name=study, n_trials=n_trials, seed=seed)
+    record = best_trial_record(handle.study)
+    if record is None:
+        error_console.print("No trial completed.")
+        raise typer.Exit(1)
+    print_record(record, output, console, title=f"Best trial of study {study!r}")
+    if output is OutputFormat.table:
+        console.print(f"Open the study in optuna-dashboard:\n  {_dashboard_command(storage, artifact_dir)}")
+
+
+@study_app.command("create")
+def study_create(
+    name: Annotated[str, typer.Argument(help="Study name.")],
+    storage: StorageOption = DEFAULT_STORAGE_URL,
+    data: Annotated[str, typer.Option(help="synthetic[:COUNT], folder:PATH, mdai-export:PATH or mdai:PROJECT.")] = "",
+    label_id: Annotated[list[str] | None, typer.Option("--label-id", help="MD.ai label id (repeatable).")] = None,
+    space: Annotated[Path | None, typer.Option("--space", help="TOML file overriding the search space.")] = None,
+    preset: Annotated[PresetName | None, typer.Option(help="Start from a named preset.")] = None,
+    sampler: Annotated[Sampler | None, typer.Option(help="Sampler [default: tpe].")] = None,
+    pruner: Annotated[Pruner | None, typer.Option(help="Pruner [default: median].")] = None,
+    n_trials: Annotated[int | None, typer.Option("--n-trials", min=1, help="Study-wide trial budget.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the split, sampler and trials.")] = 0,
+    val_fraction: Annotated[float, typer.Option(min=0.01, max=0.9, help="Share of images held out.")] = 0.2,
+    enqueue_baseline: Annotated[bool, typer.Option(help="Run the researchers' baseline first.")] = False,
+) -> None:
+    """Create a study whose workers need only its name and storage.
+
+    Example: [bold]hpo study create lungs --data folder:data/shenzhen --n-trials 40[/]
+    """
+    from hpo.presets import PRESETS
+    from hpo.studies import create_study, make_spec
+    from objectives.data import parse_source
+    from objectives.space import SearchSpace, baseline_params
+    from storage import mask_url
+
+    chosen = PRESETS[preset.value] if preset else None
+    with _clear_errors():
+        search_space = chosen.space() if chosen else SearchSpace.default()
+        if space is not None:
+            search_space = SearchSpace.from_toml(space, base=search_space)
+        source = parse_source(data or (chosen.data if chosen else "synthetic"), tuple(label_id or ()))
+        spec = make_spec(
+            source,
+            search_space,
+            sampler=sampler.value if sampler else chosen.sampler if chosen else "tpe",
+            pruner=pruner.value if pruner else chosen.pruner if chosen else "median",
+            n_trials=n_trials or (chosen.n_trials if chosen else 20),
+            seed=seed,
+            val_fraction=val_fraction,
+            preset=preset.value if preset else "",
+        )
+        enqueue = [baseline_params(search_space)] if enqueue_baseline else []
+        create_study(storage, name, spec, enqueue=enqueue)
+    console.print(
+        f"Created study [bold]{name}[/] in {mask_url(storage)}: {spec.data}, {len(spec.split.train)} training / "
+        f"{len(spec.split.val)} validation images, {spec.sampler} sampler, {spec.pruner} pruner, "
+        f"budget {spec.n_trials} trials.\nAttach workers with: hpo worker {name} --storage '{mask_url(storage)}'"
+    )
+
+
+@app.command()
+def worker(
+    name: Annotated[str, typer.Argument(help="Study name.")],
+    storage: StorageOption = DEFAULT_STORAGE_URL,
+    artifacts: ArtifactsOption = None,
+    timeout: Annotated[float | None, typer.Option(min=1, help="Stop starting trials after this many seconds.")] = None,
+    processes: Annotated[int, typer.Option(min=1, help="Worker processes on this machine (CPU).")] = 1,
+    gpus: Annotated[str | None, typer.Option(help="Comma-separated GPU ids: one worker process per GPU.")] = None,
+) -> None:
+    """Attach to a study and run trials until its budget is filled.
+
+    Example: [bold]hpo worker lungs --storage postgresql://hpo@db/hpo --gpus 0,1[/]
+    """
+    from hpo.workers import run_worker, run_worker_pool
+
+    artifact_dir = _artifacts(storage, artifacts)
+    with _clear_errors():
+        if gpus is not None or processes > 1:
+            devices = [gpu.strip() for gpu in gpus.split(",") if gpu.strip()] if gpus else [None] * processes
+            code = run_worker_pool(name, storage, artifact_dir, devices, timeout, error_console)
+            raise typer.Exit(code)
+        ran = run_worker(name, storage, artifact_dir, timeout, console)
+    console.print(f"Worker finished: {ran} trial(s) run.")
+
+
+@trial_app.command("replay")
+def trial_replay(
+    study: Annotated[str, typer.Argument(help="Study name.")],
+    number: Annotated[int, typer.Argument(help="Trial number.")],
+    storage: StorageOption = DEFAULT_STORAGE_URL,
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """Retrain one trial from its stored parameters and seed, and print its metrics.
+
+    Example: [bold]hpo trial replay demo 3[/]
+    """
+    from hpo.studies import replay_trial
+
+    with _clear_errors():
+        stored, result = replay_trial(storage, study, number)
+    record: dict[str, Any] = {
+        "study": study,
+        "trial": number,
+        "stored_dice": stored,
+        **result.summary(),
+    }
+    print_record(record, output, console, title=f"Replay of trial {number} of study {study!r}")
+
+
+def main(argv: list[str] | None = None) -> Callable[..., Any] | None:
+    """Console-script entry point."""
+    return app(args=argv if argv is not None else sys.argv[1:], prog_name="hpo")

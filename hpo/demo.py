@@ -1,0 +1,72 @@
+"""`hpo demo`: the main job on embedded defaults (phantom data, SQLite), resumable."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from rich.console import Console
+
+from hpo.presets import PRESETS
+from hpo.progress import study_progress
+from hpo.spec import save_spec
+from hpo.studies import (
+    StudyHandle,
+    create_study,
+    finished_trials,
+    make_spec,
+    open_study,
+    run_trials,
+)
+from objectives.data import parse_source
+
+__all__ = ["DEMO_STUDY", "run_demo"]
+
+DEMO_STUDY = "demo"
+
+
+def run_demo(
+    storage_url: str,
+    artifact_dir: Path,
+    console: Console,
+    study_name: str = DEMO_STUDY,
+    n_trials: int | None = None,
+    seed: int = 0,
+) -> StudyHandle:
+    """Creates the demo study (or resumes it) and runs it to its budget with live progress.
+
+    Args:
+        n_trials: a budget above the stored one extends the study; ``None`` keeps it.
+    """
+    preset = PRESETS["demo"]
+    try:
+        handle = open_study(storage_url, study_name)
+        console.print(f"Resuming study [bold]{study_name}[/] ({len(finished_trials(handle.study))} trials done).")
+    except KeyError:
+        spec = make_spec(
+            parse_source(preset.data),
+            preset.space(),
+            sampler=preset.sampler,
+            pruner=preset.pruner,
+            n_trials=n_trials or preset.n_trials,
+            seed=seed,
+            preset="demo",
+        )
+        handle = create_study(storage_url, study_name, spec)
+        console.print(
+            f"Created study [bold]{study_name}[/] on {spec.data} ({len(spec.split.train)} training, "
+            f"{len(spec.split.val)} validation images)."
+        )
+    if n_trials is not None and n_trials > handle.spec.n_trials:
+        handle = StudyHandle(handle.study, replace(handle.spec, n_trials=n_trials))
+        save_spec(handle.study, handle.spec)
+    done = finished_trials(handle.study)
+    completed = [trial.value for trial in done if trial.value is not None]
+    with study_progress(handle.spec.n_trials, len(done), max(completed, default=None), console) as display:
+        run_trials(
+            handle,
+            artifact_dir=artifact_dir,
+            keras_callbacks=display.keras_callbacks,
+            trial_callbacks=[display.trial_finished],
+        )
+    return handle

@@ -1,0 +1,110 @@
+"""What a study needs to be resumed anywhere, stored inside the study itself.
+
+Optuna keeps trials but not samplers, pruners, search spaces or data sources. `StudySpec` holds
+them; it is written once, when the study is created, as one JSON user attribute, so that
+`hpo worker NAME` needs nothing but the study's name and storage.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from objectives.data import DataSource, Split
+from objectives.space import SearchSpace
+
+if TYPE_CHECKING:
+    import optuna
+
+__all__ = [
+    "PRUNERS",
+    "SAMPLERS",
+    "SPEC_ATTRIBUTE",
+    "SpecError",
+    "StudySpec",
+    "load_spec",
+    "save_spec",
+]
+
+SPEC_ATTRIBUTE = "lung_hpo.spec"
+SPEC_VERSION = 1
+SAMPLERS = ("tpe", "gp", "random", "cmaes", "grid")
+PRUNERS = ("median", "successive-halving", "hyperband", "patient", "none")
+
+
+class SpecError(ValueError):
+    """A study that lung-hpo cannot run: missing or unreadable spec."""
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """Everything a worker rebuilds a study's sampler, pruner and objective from."""
+
+    data: DataSource
+    space: SearchSpace
+    split: Split
+    sampler: str = "tpe"
+    pruner: str = "median"
+    n_trials: int = 20  # study-wide budget of finished (complete or pruned) trials
+    seed: int = 0  # sampler seed; trial n trains with seed + n
+    val_fraction: float = 0.2
+    preset: str = ""
+
+    def __post_init__(self) -> None:
+        if self.sampler not in SAMPLERS:
+            raise SpecError(f"sampler must be one of {SAMPLERS}, but got {self.sampler!r}")
+        if self.pruner not in PRUNERS:
+            raise SpecError(f"pruner must be one of {PRUNERS}, but got {self.pruner!r}")
+        if self.n_trials < 1:
+            raise SpecError(f"n_trials must be at least 1, but got {self.n_trials!r}")
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = {
+            "version": SPEC_VERSION,
+            "data": asdict(self.data),
+            "space": self.space.to_dict(),
+            "split": self.split.to_dict(),
+        }
+        for key in ("sampler", "pruner", "n_trials", "seed", "val_fraction", "preset"):
+            data[key] = getattr(self, key)
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> StudySpec:
+        data = json.loads(text)
+        if data.get("version") != SPEC_VERSION:
+            raise SpecError(f"study spec version {data.get('version')!r} is not supported (expected {SPEC_VERSION})")
+        source = data["data"]
+        return cls(
+            data=DataSource(
+                kind=source["kind"],
+                location=source["location"],
+                count=source["count"],
+                label_ids=tuple(source["label_ids"]),
+                seed=source["seed"],
+                options=tuple(tuple(pair) for pair in source["options"]),
+            ),
+            space=SearchSpace.from_dict(data["space"]),
+            split=Split.from_dict(data["split"]),
+            sampler=data["sampler"],
+            pruner=data["pruner"],
+            n_trials=data["n_trials"],
+            seed=data["seed"],
+            val_fraction=data["val_fraction"],
+            preset=data.get("preset", ""),
+        )
+
+
+def save_spec(study: optuna.Study, spec: StudySpec) -> None:
+    study.set_user_attr(SPEC_ATTRIBUTE, spec.to_json())
+
+
+def load_spec(study: optuna.Study) -> StudySpec:
+    text = study.user_attrs.get(SPEC_ATTRIBUTE)
+    if text is None:
+        raise SpecError(
+            f"study {study.study_name!r} was not created by lung-hpo (no {SPEC_ATTRIBUTE!r} attribute); "
+            "create it with `hpo study create`"
+        )
+    return StudySpec.from_json(text)

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+from typer.testing import CliRunner
+
+from hpo.cli import app
+from tests.tiny import write_tiny_space
+
+runner = CliRunner()
+
+
+def _storage(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'studies.db'}"
+
+
+def test_help_lists_the_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("demo", "study", "worker", "trial", "data"):
+        assert command in result.output
+
+
+def test_help_does_not_import_heavy_modules() -> None:
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from hpo.cli import app\n"
+        "assert CliRunner().invoke(app, ['--help']).exit_code == 0\n"
+        "heavy = ('keras', 'tensorflow', 'mdai', 'jax', 'torch', 'optuna.visualization')\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "[]"
+
+
+def test_python_dash_m_works() -> None:
+    completed = subprocess.run([sys.executable, "-m", "hpo", "--help"], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0
+    assert "demo" in completed.stdout
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["study", "create", "s", "--sampler", "annealing"], "annealing"),
+        (["study", "create", "s", "--pruner", "sometimes"], "sometimes"),
+        (["study", "create", "s", "--n-trials", "0"], "greater than or equal to 1"),
+        (["--backend", "theano", "demo"], "theano"),
+    ],
+)
+def test_invalid_choices_are_rejected(arguments: list[str], expected: str) -> None:
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 2
+    assert expected in result.output
+
+
+def test_bad_space_file_names_the_key(tmp_path: Path) -> None:
+    space = tmp_path / "space.toml"
+    space.write_text("[space]\nrotation = { low = 0, high = 400 }\n")
+    result = runner.invoke(app, ["study", "create", "s", "--storage", _storage(tmp_path), "--space", str(space)])
+    assert result.exit_code == 1
+    assert "space.rotation.high" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_storage_url_is_one_clear_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["study", "create", "s", "--storage", "mysql://root:hunter2@localhost/x"])
+    assert result.exit_code == 1
+    assert "hunter2" not in result.output
+    assert "Traceback" not in result.output
+
+
+def test_create_worker_replay_end_to_end(tmp_path: Path) -> None:
+    storage = _storage(tmp_path)
+    space = write_tiny_space(tmp_path)
+    create = ["study", "create", "tiny", "--storage", storage, "--data", "synthetic:12", "--space", str(space),
+              "--n-trials", "2", "--val-fraction", "0.25"]  # fmt: skip
+    created = runner.invoke(app, create)
+    assert created.exit_code == 0, created.output
+    assert "Created study tiny" in created.output
+
+    again = runner.invoke(app, create)
+    assert again.exit_code == 1
+    assert "already exists" in again.output
+
+    worked = runner.invoke(app, ["worker", "tiny", "--storage", storage, "--artifacts", str(tmp_path / "art")])
+    assert worked.exit_code == 0, worked.output
+    study = optuna.load_study(study_name="tiny", storage=storage)
+    finished = [t for t in study.trials if t.state.is_finished() and t.state.name in ("COMPLETE", "PRUNED")]
+    assert len(finished) == 2
+    assert all(0.0 <= t.value <= 1.0 for t in finished if t.value is not None)
+
+    finished_again = runner.invoke(app, ["worker", "tiny", "--storage", storage])
+    assert finished_again.exit_code == 0
+    assert "0 trial(s) run" in finished_again.output
+
+    replay = runner.invoke(app, ["trial", "replay", "tiny", "0", "--storage", storage, "--format", "json"])
+    assert replay.exit_code == 0, replay.output
+    assert '"val_dice"' in replay.output
+
+    missing = runner.invoke(app, ["worker", "nope", "--storage", storage])
+    assert missing.exit_code == 1
+    assert "no study named 'nope'" in missing.output
+
+
+def test_demo_runs_and_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    first = runner.invoke(app, ["demo", "--n-trials", "2"])
+    assert first.exit_code == 0, first.output
+    assert "Best trial of study 'demo'" in first.output
+    assert "optuna-dashboard 'sqlite:///hpo.db' --artifact-dir 'hpo-artifacts'" in first.output
+    assert (tmp_path / "hpo.db").exists()
+
+    second = runner.invoke(app, ["demo", "--n-trials", "2", "--format", "json"])
+    assert second.exit_code == 0, second.output
+    assert "Resuming study demo (2 trials done)" in second.output
+    study = optuna.load_study(study_name="demo", storage="sqlite:///hpo.db")
+    assert len(study.trials) == 2

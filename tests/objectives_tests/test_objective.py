@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+from optuna.artifacts import FileSystemArtifactStore, get_all_artifact_meta
+
+from objectives.data import make_split, parse_source
+from objectives.objective import DataProvider, LungObjective
+from tests.tiny import tiny_space
+
+
+@pytest.fixture(scope="module")
+def provider() -> DataProvider:
+    return DataProvider(parse_source("synthetic:12"), make_split(12, 0.25, seed=0))
+
+
+def test_fixed_trial_trains_and_records(provider: DataProvider) -> None:
+    params = {
+        "batch_size": 4,
+        "learning_rate": 3e-3,
+        "loss": "bce_dice",
+        "dilated_layers": 1,
+        "augment": False,
+    }
+    trial = optuna.trial.FixedTrial(params)
+    value = LungObjective(tiny_space(), provider, base_seed=7)(trial)
+    assert 0.0 <= value <= 1.0
+    attrs = trial.user_attrs
+    assert attrs["val_dice"] == value
+    assert attrs["epochs_run"] == 2
+    assert attrs["seed"] == 7
+    assert attrs["keras_backend"] == "tensorflow"
+    for key in (
+        "train_accuracy",
+        "val_accuracy",
+        "val_iou",
+        "best_val_dice",
+        "images_per_second",
+        "wall_time_s",
+    ):
+        assert np.isfinite(attrs[key]), key
+
+
+def test_a_trial_below_the_median_is_pruned_at_once(provider: DataProvider) -> None:
+    study = optuna.create_study(
+        direction="maximize",
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0),
+    )
+    # A finished trial that reached DICE 1.0 at every epoch sets the median out of reach.
+    strong = study.ask()
+    for epoch in range(2):
+        strong.report(1.0, epoch)
+    study.tell(strong, 1.0)
+
+    study.optimize(LungObjective(tiny_space(), provider), n_trials=1)
+    pruned = study.trials[-1]
+    assert pruned.state == optuna.trial.TrialState.PRUNED
+    assert list(pruned.intermediate_values) == [0]  # training stopped after the first epoch
+    assert pruned.user_attrs["pruned_at_epoch"] == 1
+
+
+def test_completed_trials_upload_figure_and_best_model(provider: DataProvider, tmp_path: Path) -> None:
+    store = FileSystemArtifactStore(str(tmp_path))
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(storage=storage, direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(LungObjective(tiny_space(), provider, artifact_store=store), n_trials=1)
+    trial = study.trials[0]
+    assert trial.state == optuna.trial.TrialState.COMPLETE
+    names = {meta.filename for meta in get_all_artifact_meta(trial, storage=storage)}
+    assert names == {"predictions.png", "model.keras"}
+    figure = tmp_path / trial.user_attrs["figure_artifact_id"]
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_failure_is_recorded(provider: DataProvider) -> None:
+    broken = DataProvider(parse_source("synthetic:4"), make_split(12, 0.25, seed=0))
+    study = optuna.create_study(direction="maximize")
+    study.optimize(LungObjective(tiny_space(), broken), n_trials=1, catch=(ValueError,))
+    failed = study.trials[0]
+    assert failed.state == optuna.trial.TrialState.FAIL
+    assert "the data changed since the study was created" in failed.user_attrs["failure"]
