@@ -64,7 +64,9 @@ class Pruner(StrEnum):
 
 class PresetName(StrEnum):
     demo = "demo"
+    quick = "quick"
     full = "full"
+    seed = "seed"
 
 
 StorageOption = Annotated[
@@ -81,7 +83,7 @@ ArtifactsOption = Annotated[
     typer.Option(
         "--artifacts",
         envvar="HPO_ARTIFACTS",
-        help="Folder for trial figures and models [default: beside the SQLite file, or ./hpo-artifacts].",
+        help="Folder for trial figures and models (default: beside the SQLite file, or ./hpo-artifacts).",
     ),
 ]
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output for people or scripts.")]
@@ -123,7 +125,7 @@ def _dashboard_command(storage_url: str, artifact_dir: Path) -> str:
 def root(
     backend: Annotated[
         Backend | None,
-        typer.Option("--backend", envvar="KERAS_BACKEND", help="Keras backend [default: tensorflow]."),
+        typer.Option("--backend", envvar="KERAS_BACKEND", help="Keras backend (default: tensorflow)."),
     ] = None,
 ) -> None:
     """Tune a lung-segmentation U-Net on chest X-rays with Optuna.
@@ -139,7 +141,7 @@ def root(
 def demo(
     storage: StorageOption = DEFAULT_STORAGE_URL,
     artifacts: ArtifactsOption = None,
-    n_trials: Annotated[int | None, typer.Option("--n-trials", min=1, help="Trial budget [default: 12].")] = None,
+    n_trials: Annotated[int | None, typer.Option("--n-trials", min=1, help="Trial budget (default: 12).")] = None,
     study: Annotated[str, typer.Option("--study", help="Study name.")] = "demo",
     seed: Annotated[int, typer.Option(help="Seed of the data split, sampler and trials.")] = 0,
     output: FormatOption = OutputFormat.table,
@@ -168,23 +170,30 @@ def study_create(
     storage: StorageOption = DEFAULT_STORAGE_URL,
     data: Annotated[str, typer.Option(help="synthetic[:COUNT], folder:PATH, mdai-export:PATH or mdai:PROJECT.")] = "",
     label_id: Annotated[list[str] | None, typer.Option("--label-id", help="MD.ai label id (repeatable).")] = None,
+    keep_unannotated: Annotated[
+        bool, typer.Option(help="MD.ai: keep images without a lung annotation, mask empty.")
+    ] = False,
+    mdai_domain: Annotated[str, typer.Option(envvar="MDAI_DOMAIN", help="MD.ai host for mdai: sources.")] = (
+        "public.md.ai"
+    ),
     space: Annotated[Path | None, typer.Option("--space", help="TOML file overriding the search space.")] = None,
     preset: Annotated[PresetName | None, typer.Option(help="Start from a named preset.")] = None,
-    sampler: Annotated[Sampler | None, typer.Option(help="Sampler [default: tpe].")] = None,
-    pruner: Annotated[Pruner | None, typer.Option(help="Pruner [default: median].")] = None,
+    sampler: Annotated[Sampler | None, typer.Option(help="Sampler (default: tpe).")] = None,
+    pruner: Annotated[Pruner | None, typer.Option(help="Pruner (default: median).")] = None,
     n_trials: Annotated[int | None, typer.Option("--n-trials", min=1, help="Study-wide trial budget.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split, sampler and trials.")] = 0,
     val_fraction: Annotated[float, typer.Option(min=0.01, max=0.9, help="Share of images held out.")] = 0.2,
     enqueue_baseline: Annotated[bool, typer.Option(help="Run the researchers' baseline first.")] = False,
+    exist_ok: Annotated[bool, typer.Option(help="An existing study of that name is fine (exit 0, unchanged).")] = False,
 ) -> None:
     """Create a study whose workers need only its name and storage.
 
     Example: [bold]hpo study create lungs --data folder:data/shenzhen --n-trials 40[/]
     """
     from hpo.presets import PRESETS
-    from hpo.studies import create_study, make_spec
+    from hpo.studies import StudyExistsError, create_study, make_spec
     from objectives.data import parse_source
-    from objectives.space import SearchSpace, baseline_params
+    from objectives.space import BASELINE, SearchSpace
     from storage import mask_url
 
     chosen = PRESETS[preset.value] if preset else None
@@ -192,7 +201,12 @@ def study_create(
         search_space = chosen.space() if chosen else SearchSpace.default()
         if space is not None:
             search_space = SearchSpace.from_toml(space, base=search_space)
-        source = parse_source(data or (chosen.data if chosen else "synthetic"), tuple(label_id or ()))
+        source = parse_source(
+            data or (chosen.data if chosen else "synthetic"),
+            tuple(label_id or ()),
+            keep_unannotated=keep_unannotated,
+            mdai_domain=mdai_domain,
+        )
         spec = make_spec(
             source,
             search_space,
@@ -203,8 +217,16 @@ def study_create(
             val_fraction=val_fraction,
             preset=preset.value if preset else "",
         )
-        enqueue = [baseline_params(search_space)] if enqueue_baseline else []
-        create_study(storage, name, spec, enqueue=enqueue)
+        enqueue = [(dict(BASELINE), {"factor": "baseline", "setting": "baseline"})] if enqueue_baseline else []
+        if chosen is not None:
+            enqueue += [(trial.params, {"factor": trial.factor, "setting": trial.setting}) for trial in chosen.enqueued]
+        try:
+            create_study(storage, name, spec, enqueue=enqueue)
+        except StudyExistsError as error:
+            if not exist_ok:
+                raise
+            console.print(str(error))
+            return
     console.print(
         f"Created study [bold]{name}[/] in {mask_url(storage)}: {spec.data}, {len(spec.split.train)} training / "
         f"{len(spec.split.val)} validation images, {spec.sampler} sampler, {spec.pruner} pruner, "
@@ -259,6 +281,31 @@ def trial_replay(
         **result.summary(),
     }
     print_record(record, output, console, title=f"Replay of trial {number} of study {study!r}")
+
+
+@app.command()
+def report(
+    name: Annotated[str, typer.Argument(help="Study name.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for report.html, report.md and its PNGs.")],
+    storage: StorageOption = DEFAULT_STORAGE_URL,
+    artifacts: ArtifactsOption = None,
+) -> None:
+    """Write a study's report: setup, results per parameter, plots and predictions (HTML and Markdown).
+
+    Example: [bold]hpo report lungs --out reports/lungs[/]
+    """
+    from hpo.report import report_study
+
+    with _clear_errors():
+        written = report_study(storage, name, _artifacts(storage, artifacts), out)
+    for path in written:
+        console.print(str(path), soft_wrap=True, highlight=False)
+
+
+# Last, because those commands reuse the options and helpers defined above.
+from hpo.results_cli import register_results_commands  # noqa: E402
+
+register_results_commands(app, study_app)
 
 
 def main(argv: list[str] | None = None) -> Callable[..., Any] | None:

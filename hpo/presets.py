@@ -1,7 +1,9 @@
 """Named study presets: a search space, a budget and defaults that suit a purpose.
 
 Presets are overrides of the one default space (`objectives.space`), checked by the same parser
-as a user's TOML file.
+as a user's TOML file. The ``seed`` preset reproduces the researchers' hand-run study: their
+baseline plus one variation per factor, each enqueued as a trial labelled with its factor and
+setting so that reports can print their per-factor tables.
 """
 
 from __future__ import annotations
@@ -9,9 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from objectives.space import SearchSpace
+from objectives.space import BASELINE, SearchSpace
 
-__all__ = ["PRESETS", "Preset"]
+__all__ = ["PRESETS", "Preset", "SeedTrial", "seed_trials"]
+
+
+@dataclass(frozen=True)
+class SeedTrial:
+    """One enqueued configuration of a one-factor-at-a-time study."""
+
+    factor: str  # e.g. "batch size"; "baseline" for the reference run
+    setting: str  # e.g. "32"
+    params: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -22,10 +33,57 @@ class Preset:
     data: str = "synthetic"
     sampler: str = "tpe"
     pruner: str = "median"
+    enqueued: tuple[SeedTrial, ...] = ()  # trials run first, in this order
 
     def space(self) -> SearchSpace:
         return SearchSpace.default().with_overrides(self.space_overrides)
 
+
+def _variation(factor: str, setting: str, **changes: Any) -> SeedTrial:
+    params = {**BASELINE, **changes}
+    if not params["augment"]:
+        params = {key: value for key, value in params.items() if key in _NON_AUGMENTATION}
+    return SeedTrial(factor, setting, params)
+
+
+_NON_AUGMENTATION = (
+    "batch_size",
+    "max_epochs",
+    "steps_per_epoch",
+    "learning_rate",
+    "loss",
+    "train_fraction",
+    "augment",
+)
+
+
+def seed_trials() -> tuple[SeedTrial, ...]:
+    """The researchers' study: baseline, then each factor varied alone."""
+    return (
+        _variation("baseline", "batch 8, 10 epochs, augmentation on"),
+        _variation("batch size", "32", batch_size=32),
+        _variation("batch size", "16", batch_size=16),
+        _variation("epochs", "20 (early stopping)", max_epochs=20),
+        _variation("epochs", "5", max_epochs=5),
+        _variation("shift", "0.8", width_shift=0.8, height_shift=0.8),
+        _variation("rotation", "90", rotation=90.0),
+        _variation("shear and zoom", "0.8", shear=0.8, zoom=0.8),
+        _variation("augmentation", "off", augment=False),
+        _variation("augmentation", "off, 90% of the data", augment=False, train_fraction=0.9),
+    )
+
+
+def _choices_of(trials: tuple[SeedTrial, ...]) -> dict[str, Any]:
+    """A space whose choices are exactly the values the enqueued trials use."""
+    values: dict[str, list[Any]] = {}
+    for trial in trials:
+        for name, value in trial.params.items():
+            if value not in values.setdefault(name, []):
+                values[name].append(value)
+    return {name: options[0] if len(options) == 1 else options for name, options in values.items()}
+
+
+_SEED = seed_trials()
 
 PRESETS: dict[str, Preset] = {
     "demo": Preset(
@@ -52,5 +110,19 @@ PRESETS: dict[str, Preset] = {
         n_trials=12,
         data="synthetic:120",
     ),
+    "quick": Preset(
+        description="a first look at new data: 12 short pruned trials at 128 px",
+        space_overrides={"max_epochs": {"low": 3, "high": 8}, "steps_per_epoch": 25, "base_filters": [8, 16]},
+        n_trials=12,
+        pruner="successive-halving",
+    ),
     "full": Preset(description="the whole default space, TPE with median pruning", n_trials=50),
+    "seed": Preset(
+        description="the researchers' one-factor-at-a-time study: baseline plus 9 variations, unpruned",
+        space_overrides={**_choices_of(_SEED), "base_filters": 16, "depth": 4, "dilated_layers": 2, "dropout": 0.0},
+        n_trials=len(_SEED),
+        sampler="random",
+        pruner="none",
+        enqueued=_SEED,
+    ),
 }

@@ -75,16 +75,9 @@ class StudySpec:
         data = json.loads(text)
         if data.get("version") != SPEC_VERSION:
             raise SpecError(f"study spec version {data.get('version')!r} is not supported (expected {SPEC_VERSION})")
-        source = data["data"]
+        source = dict(data["data"], label_ids=tuple(data["data"]["label_ids"]))
         return cls(
-            data=DataSource(
-                kind=source["kind"],
-                location=source["location"],
-                count=source["count"],
-                label_ids=tuple(source["label_ids"]),
-                seed=source["seed"],
-                options=tuple(tuple(pair) for pair in source["options"]),
-            ),
+            data=DataSource(**source),
             space=SearchSpace.from_dict(data["space"]),
             split=Split.from_dict(data["split"]),
             sampler=data["sampler"],

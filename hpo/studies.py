@@ -11,7 +11,7 @@ from hpo.algorithms import build_pruner, build_sampler
 from hpo.spec import StudySpec, load_spec, save_spec
 from objectives.data import DataSource, load_dataset, make_split
 from objectives.objective import DataProvider, KerasCallbackFactory, LungObjective
-from objectives.space import Choice, Fixed, SearchSpace
+from objectives.space import Choice, Fixed, SearchSpace, params_in_space
 from objectives.train import TrainResult
 from storage import open_artifact_store, open_storage
 
@@ -85,7 +85,7 @@ def create_study(
     storage_url: str,
     name: str,
     spec: StudySpec,
-    enqueue: Sequence[dict[str, Any]] = (),
+    enqueue: Sequence[tuple[dict[str, Any], dict[str, Any]]] = (),
 ) -> StudyHandle:
     """Creates a study and stores its spec; raises `StudyExistsError` if the name is taken.
 
@@ -93,7 +93,8 @@ def create_study(
         storage_url: Optuna storage URL (see `storage.open_storage`).
         name: the study's name.
         spec: sampler, pruner, space, data and budget.
-        enqueue: parameter sets to run first (e.g. a known-good baseline), enqueued once.
+        enqueue: ``(params, user_attrs)`` pairs to run first, in order (a known-good baseline, a
+            preset's fixed configurations); the params are cut to what the space tunes.
     """
     import optuna
 
@@ -108,8 +109,8 @@ def create_study(
         pruner=build_pruner(spec.pruner),
     )
     save_spec(study, spec)
-    for params in enqueue:
-        study.enqueue_trial(params, skip_if_exists=True)
+    for params, user_attrs in enqueue:
+        study.enqueue_trial(params_in_space(spec.space, params), user_attrs=user_attrs)
     return StudyHandle(study, spec)
 
 

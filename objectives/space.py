@@ -39,7 +39,7 @@ __all__ = [
     "SearchSpace",
     "SearchSpaceError",
     "BASELINE",
-    "baseline_params",
+    "params_in_space",
     "config_from_params",
     "suggest_config",
 ]
@@ -388,14 +388,14 @@ def _contains(distribution: Distribution, value: Scalar) -> bool:
     return distribution.low <= value <= distribution.high  # type: ignore[operator]
 
 
-def baseline_params(space: SearchSpace) -> dict[str, Scalar]:
-    """The baseline's values for the parameters this space tunes and can reach.
+def params_in_space(space: SearchSpace, params: Mapping[str, Scalar]) -> dict[str, Scalar]:
+    """The subset of ``params`` that this space tunes and can produce, for enqueueing a trial.
 
     Values the space cannot produce (say batch size 8 when it only offers 16 and 32) are left
-    for the sampler to choose, so the enqueued trial stays inside the space.
+    for the sampler to choose, so an enqueued trial stays inside the space.
     """
     return {
         name: value
-        for name, value in BASELINE.items()
+        for name, value in params.items()
         if not isinstance(space.distributions[name], Fixed) and _contains(space.distributions[name], value)
     }

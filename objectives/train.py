@@ -24,7 +24,7 @@ from objectives.unet import build_unet
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["TrainResult", "TrainingData", "resolve_precision", "train"]
+__all__ = ["TrainResult", "TrainingData", "augmented_batches", "resolve_precision", "train"]
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def resolve_precision(requested: str) -> str:
     return "float32" if requested == "auto" else requested
 
 
-def _batches(config: TrainConfig, images: np.ndarray, masks: np.ndarray) -> Any:
+def augmented_batches(config: TrainConfig, images: np.ndarray, masks: np.ndarray) -> Any:
     """Seeded, reshuffled, augmented batches as a Keras `PyDataset` (works on every backend)."""
     keras = import_keras()
     augmenter = build_augmenter(config.augment, config.seed)
@@ -181,7 +181,7 @@ def train(
     clock = _Clock()
     val_masks = data.val_masks.astype(np.float32)
     history = model.fit(
-        _batches(config, train_images, train_masks),
+        augmented_batches(config, train_images, train_masks),
         validation_data=(data.val_images, val_masks),
         validation_batch_size=max(config.batch_size, 32),
         epochs=config.max_epochs,

@@ -14,8 +14,8 @@ from objectives.space import (
     IntRange,
     SearchSpace,
     SearchSpaceError,
-    baseline_params,
     config_from_params,
+    params_in_space,
     suggest_config,
 )
 
@@ -118,9 +118,9 @@ def test_config_from_params_rebuilds_a_trial() -> None:
 
 
 def test_baseline_stays_inside_the_space() -> None:
-    assert baseline_params(SearchSpace.default())["batch_size"] == BASELINE["batch_size"]
+    assert params_in_space(SearchSpace.default(), BASELINE)["batch_size"] == BASELINE["batch_size"]
     narrow = SearchSpace.default().with_overrides({"batch_size": [16, 32], "rotation": {"low": 0, "high": 90}})
-    params = baseline_params(narrow)
+    params = params_in_space(narrow, BASELINE)
     assert "batch_size" not in params and "rotation" not in params
     assert params["width_shift"] == 0.3
 

@@ -1,0 +1,114 @@
+"""``hpo data``: look at a data source before spending hours of study on it."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from objectives.data import DatasetReport
+
+__all__ = ["OutputFormat", "data_app"]
+
+_MAX_SKIPPED_ROWS = 50  # a longer table scrolls the summary away
+
+data_app = typer.Typer(
+    help="Check data sources: what loads, what is skipped and why.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+
+class OutputFormat(StrEnum):
+    """How ``hpo data inspect`` prints its report."""
+
+    table = "table"
+    json = "json"
+
+
+@data_app.command()
+def inspect(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="synthetic[:COUNT], folder:PATH, mdai-export:PATH or mdai:PROJECT_ID "
+            "(mdai: reads the token from MDAI_TOKEN).",
+            metavar="SOURCE",
+            show_default=False,
+        ),
+    ],
+    image_size: Annotated[int, typer.Option(min=4, help="Side of the square images.")] = 128,
+    label_id: Annotated[
+        list[str] | None,
+        typer.Option(help="MD.ai label id to use as lung; repeat for several. Default: labels named like 'lung'."),
+    ] = None,
+    keep_unannotated: Annotated[
+        bool, typer.Option(help="MD.ai: keep images without a lung annotation, mask empty.")
+    ] = False,
+    preview: Annotated[Path | None, typer.Option(help="Write a PNG grid of images with their masks here.")] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="Print a table or one JSON object.")
+    ] = OutputFormat.table,
+    mdai_domain: Annotated[
+        str, typer.Option(envvar="MDAI_DOMAIN", help="MD.ai host for mdai: sources.")
+    ] = "public.md.ai",
+) -> None:
+    """Load SOURCE and report images, original sizes, lung fractions and skipped files."""
+    from objectives.data import DataSourceError, inspect_dataset, load_dataset, parse_source
+    from objectives.data import write_preview as save_preview
+
+    try:
+        data_source = parse_source(source, tuple(label_id or ()))
+    except DataSourceError as error:
+        raise typer.BadParameter(str(error), param_hint="SOURCE") from None
+    try:
+        dataset = load_dataset(data_source, image_size, keep_unannotated=keep_unannotated, mdai_domain=mdai_domain)
+        if preview is not None:
+            save_preview(dataset, preview)
+    except (DataSourceError, OSError) as error:
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(1) from None
+    report = inspect_dataset(dataset)
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps({"source": str(data_source), **report.to_dict()}))
+    else:
+        _print_table(str(data_source), report, preview)
+
+
+def _print_table(source: str, report: DatasetReport, preview: Path | None) -> None:
+    """Renders the report with rich; kept apart so the command stays a few lines."""
+    from rich.console import Console
+    from rich.table import Table
+
+    summary = Table(title=f"Data source {source}", show_header=False)
+    summary.add_row("images", str(report.count))
+    summary.add_row("image size", f"{report.image_size} x {report.image_size}")
+    sizes = ", ".join(f"{w}x{h} ({n})" for (h, w), n in report.original_sizes[:5])
+    more = len(report.original_sizes) - 5
+    summary.add_row("original sizes (w x h)", sizes + (f", +{more} more" if more > 0 else ""))
+    if report.lung_fraction is not None:
+        stats = report.lung_fraction
+        summary.add_row(
+            "lung fraction",
+            f"min {stats.min:.1%}  median {stats.median:.1%}  mean {stats.mean:.1%}  max {stats.max:.1%}",
+        )
+    summary.add_row("empty masks", str(report.empty_masks))
+    summary.add_row("skipped", str(len(report.skipped)))
+    if preview is not None:
+        summary.add_row("preview", str(preview))
+    console = Console()
+    console.print(summary)
+    if report.skipped:
+        skipped = Table(title="Skipped", show_lines=False)
+        skipped.add_column("item", overflow="fold")
+        skipped.add_column("reason", overflow="fold")
+        for entry in report.skipped[:_MAX_SKIPPED_ROWS]:
+            skipped.add_row(entry.item, entry.reason)
+        console.print(skipped)
+        hidden = len(report.skipped) - _MAX_SKIPPED_ROWS
+        if hidden > 0:
+            console.print(f"... and {hidden} more; --format json lists them all.")

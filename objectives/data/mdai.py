@@ -1,0 +1,463 @@
+"""MD.ai sources: a local export (``mdai-export:PATH``) or a project download (``mdai:ID``).
+
+This is the only module that imports ``mdai``, and only inside functions, so ``hpo --help`` and
+the other sources never pay for it (it pulls in pandas, OpenCV and matplotlib).
+
+Export layout. ``mdai.Client.project`` writes an annotations JSON file and, next to it, an
+images folder laid out as ``<images_dir>/<StudyInstanceUID>/<SeriesInstanceUID>/
+<SOPInstanceUID>.dcm``. ``PATH`` may be that JSON file or the folder holding it; in a folder,
+the one ``*.json`` file is used (or the one whose name contains "annotations" when there are
+several). The images folder is the folder, at most three levels below the JSON's folder, whose
+subfolders are named after the export's studies; when several match (older downloads left
+beside newer ones), the one holding the most of the export's studies wins, then the newest.
+
+What mdai does and what this module adds:
+
+- ``mdai.preprocess.Project`` parses the export, ``Project.set_labels_dict`` selects the labels
+  and ``Dataset.prepare`` ties annotations to DICOM files; ``mdai.visualize.load_mask``
+  rasterises freeform, polygon and bounding-box annotations. Its prints are sent to stderr so
+  ``--format json`` keeps stdout clean.
+- Pixels are decoded here with pydicom (`dicom_to_float`), because mdai's loaders either drop
+  RescaleSlope/Intercept and MONOCHROME1 (``visualize.load_dicom_image``), truncate the slope
+  to an integer (``transforms.apply_slope_intercept``), or fail with an unrelated error on
+  undecodable pixel data; a file that pydicom cannot decode is skipped and reported.
+- ``mask``-mode annotations are filled here with Pillow: mdai 0.16's ``load_mask`` reads them
+  with attribute access on a dict and fails, and ``convert_mask_annotation_to_array`` swaps
+  width and height.
+- Annotations are checked before mdai sees them, because ``load_mask`` draws a 2-point polygon
+  as a line and fails on missing geometry: polygons with fewer than 3 points, boxes without a
+  positive size, annotations without geometry or not tied to one image (no SOPInstanceUID),
+  and annotations in modes without an area are skipped and reported, as are annotations whose
+  labelId no label group defines.
+
+Labels: ``label_ids`` when given; otherwise every label whose name contains "lung" (any case)
+and whose annotation mode has an area. All of an image's chosen annotations are merged into one
+mask. Images with none are reported and left out, or kept with an empty mask when
+``keep_unannotated`` is set.
+
+The access token is read from ``MDAI_TOKEN`` only, handed straight to ``mdai.Client`` and never
+stored, logged or put into an error message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import os
+import re
+import sys
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from objectives.data.cache import file_fingerprint
+from objectives.data.dataset import Dataset, DataSourceError, Skipped
+from objectives.data.preprocess import dicom_to_float, prepare_image, prepare_mask
+
+__all__ = [
+    "AREA_MODES",
+    "DEFAULT_MDAI_DOMAIN",
+    "TOKEN_ENV_VAR",
+    "Downloader",
+    "ExportPaths",
+    "download_project",
+    "export_fingerprint",
+    "find_export",
+    "load_export",
+    "token_from_env",
+    "validate_project_id",
+]
+
+DEFAULT_MDAI_DOMAIN = "public.md.ai"
+TOKEN_ENV_VAR = "MDAI_TOKEN"
+AREA_MODES = ("freeform", "polygon", "bbox", "mask")  # annotation modes that outline a region
+_MDAI_DRAWN_MODES = ("freeform", "polygon", "bbox")  # rasterised by mdai.visualize.load_mask
+_SEARCH_DEPTH = 3  # levels below the JSON's folder searched for the images folder
+_PROJECT_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+
+Downloader = Callable[[str, str, str, Path], Path]
+"""``(project_id, domain, token, dest) -> annotations JSON path``; the only network step."""
+
+
+@dataclass(frozen=True)
+class ExportPaths:
+    """The two halves of a local MD.ai export."""
+
+    annotations: Path  # the exported annotations JSON file
+    images_dir: Path  # holds <StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm
+
+
+def _import_mdai() -> ModuleType:
+    """Imports mdai and its visualize module quietly.
+
+    mdai 0.16 imports ``pydicom.pixel_data_handlers``, which pydicom 3 deprecates; the warning
+    is about mdai's code, not ours, and would otherwise be printed on every load.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import mdai
+        import mdai.visualize  # noqa: F401 - binds mdai.visualize
+    return mdai
+
+
+def validate_project_id(project_id: str) -> str:
+    """Checks an MD.ai project id, which also names a download folder."""
+    if not _PROJECT_ID.match(project_id):
+        raise DataSourceError(f"an MD.ai project id is letters, digits, '-' and '_', but got {project_id!r}")
+    return project_id
+
+
+def token_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """The MD.ai access token from ``MDAI_TOKEN``; raises, with how to set it, when missing."""
+    token = (os.environ if environ is None else environ).get(TOKEN_ENV_VAR, "").strip()
+    if not token:
+        raise DataSourceError(
+            f"mdai:PROJECT_ID needs an MD.ai access token in the {TOKEN_ENV_VAR} environment "
+            "variable: create one in MD.ai under Settings > User Access Tokens, then run "
+            f"`export {TOKEN_ENV_VAR}=<token>` (or use mdai-export:PATH with a downloaded export)"
+        )
+    return token
+
+
+def download_project(project_id: str, domain: str, token: str, dest: Path) -> Path:
+    """Downloads a project's annotations and images with ``mdai.Client``; the only network call.
+
+    mdai reuses files already in ``dest`` when the server's export has not changed.
+
+    Args:
+        project_id: the MD.ai project id, e.g. ``"LxR6zdR2"``.
+        domain: the MD.ai host, e.g. ``"public.md.ai"``.
+        token: the user's access token; it is only passed to ``mdai.Client``.
+        dest: download folder, created when missing.
+
+    Returns:
+        The path of the downloaded annotations JSON file.
+    """
+    mdai = _import_mdai()
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            client = mdai.Client(domain=domain, access_token=token)
+            project = client.project(project_id, path=str(dest))
+    except Exception as error:  # requests, mdai and OS errors alike
+        detail = str(error).replace(token, "***")
+        raise DataSourceError(f"could not download MD.ai project {project_id!r} from {domain}: {detail}") from None
+    if project is None or not project.annotations_fp or not project.images_dir:
+        raise DataSourceError(
+            f"MD.ai did not export project {project_id!r} from {domain}: check the project id, "
+            f"the domain and that the token in {TOKEN_ENV_VAR} can open the project"
+        )
+    return Path(project.annotations_fp)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataSourceError(f"cannot read MD.ai annotations {str(path)!r}: {error}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("datasets"), list):
+        raise DataSourceError(f"{str(path)!r} is not an MD.ai annotations export: it has no 'datasets' list")
+    return data
+
+
+def _study_uids(data: dict[str, Any]) -> set[str]:
+    uids: set[str] = set()
+    for dataset in data["datasets"]:
+        for record in [*dataset.get("studies", []), *dataset.get("annotations", [])]:
+            if isinstance(record, dict) and record.get("StudyInstanceUID"):
+                uids.add(str(record["StudyInstanceUID"]))
+    return uids
+
+
+def _find_annotations_file(folder: Path) -> Path:
+    candidates = sorted(folder.glob("*.json"))
+    if len(candidates) > 1:
+        candidates = [path for path in candidates if "annotations" in path.name.lower()]
+    if len(candidates) != 1:
+        found = ", ".join(path.name for path in sorted(folder.glob("*.json"))) or "none"
+        raise DataSourceError(
+            f"expected one MD.ai annotations JSON file in {str(folder)!r}, but found: {found}; "
+            "pass the file itself as mdai-export:FILE.json"
+        )
+    return candidates[0]
+
+
+def _find_images_dir(root: Path, studies: set[str]) -> Path | None:
+    best: tuple[int, float, str] | None = None
+    for current, subdirs, _ in os.walk(root):
+        depth = len(Path(current).relative_to(root).parts)
+        hits = len(studies.intersection(subdirs))
+        if hits:
+            rank = (hits, Path(current).stat().st_mtime, current)
+            best = rank if best is None or rank > best else best
+        if depth >= _SEARCH_DEPTH:
+            subdirs.clear()
+    return None if best is None else Path(best[2])
+
+
+def find_export(path: Path) -> ExportPaths:
+    """Finds the annotations file and the DICOM folder of a local export (module docstring).
+
+    Args:
+        path: the JSON file or the folder holding it.
+    """
+    if path.is_file():
+        annotations = path
+    elif path.is_dir():
+        annotations = _find_annotations_file(path)
+    else:
+        raise DataSourceError(f"MD.ai export {str(path)!r} does not exist")
+    studies = _study_uids(_read_json(annotations))
+    images_dir = _find_images_dir(annotations.parent, studies) if studies else None
+    if images_dir is None:
+        raise DataSourceError(
+            f"no DICOM folder found for {str(annotations)!r}: expected <images_dir>/"
+            "<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm for the export's "
+            f"{len(studies)} studies under {str(annotations.parent)!r}"
+        )
+    return ExportPaths(annotations.resolve(), images_dir.resolve())
+
+
+def export_fingerprint(paths: ExportPaths) -> str:
+    """Changes when the annotations change in any way or a DICOM file is added or rewritten."""
+    digest = hashlib.sha256(paths.annotations.read_bytes())
+    dicoms = list(paths.images_dir.rglob("*.dcm"))
+    digest.update(file_fingerprint(paths.images_dir, dicoms).encode())
+    return digest.hexdigest()
+
+
+def _choose_labels(labels: dict[str, dict[str, Any]], label_ids: tuple[str, ...]) -> list[str]:
+    listing = ", ".join(f"{lid} ({label.get('name')!r})" for lid, label in labels.items())
+    if label_ids:
+        unknown = [lid for lid in label_ids if lid not in labels]
+        if unknown:
+            raise DataSourceError(f"label ids {unknown!r} are not in the export; it has: {listing or 'no labels'}")
+        return list(dict.fromkeys(label_ids))
+    chosen = [
+        lid
+        for lid, label in labels.items()
+        if "lung" in str(label.get("name", "")).casefold() and label.get("annotationMode") in AREA_MODES
+    ]
+    if not chosen:
+        raise DataSourceError(
+            "no label named like 'lung' with an area annotation mode in the export; choose "
+            f"labels with --label-id from: {listing or 'no labels'}"
+        )
+    return chosen
+
+
+def _points_ok(points: Any) -> bool:
+    return isinstance(points, list) and len(points) >= 3
+
+
+def _annotation_problem(annotation: dict[str, Any], mode: Any) -> str | None:
+    """Why an annotation cannot be rasterised, or None when it can."""
+    if not annotation.get("SOPInstanceUID"):
+        return "not tied to one image (no SOPInstanceUID)"
+    if mode not in AREA_MODES:
+        return f"annotation mode {mode!r} outlines no area"
+    data = annotation.get("data")
+    if not isinstance(data, dict):
+        return f"{mode} annotation has no geometry"
+    if mode in ("freeform", "polygon"):
+        vertices = data.get("vertices")
+        count = len(vertices) if isinstance(vertices, list) else 0
+        return None if count >= 3 else f"{mode} with {count} points (needs at least 3)"
+    if mode == "bbox":
+        try:
+            ok = float(data["width"]) > 0 and float(data["height"]) > 0
+            float(data["x"]), float(data["y"])
+        except (KeyError, TypeError, ValueError):
+            ok = False
+        return None if ok else "bounding box without a position and positive size"
+    foreground = data.get("foreground")
+    if not isinstance(foreground, list) or not any(_points_ok(p) for p in foreground):
+        return "mask annotation without a foreground polygon of at least 3 points"
+    return None
+
+
+def _describe(annotation: dict[str, Any]) -> str:
+    where = annotation.get("SOPInstanceUID") or annotation.get("StudyInstanceUID") or "?"
+    return f"annotation {annotation.get('id', '?')} on {where}"
+
+
+def _fill_mask_annotation(data: dict[str, Any], shape: tuple[int, int]) -> np.ndarray:
+    """A ``mask``-mode annotation's foreground polygons minus its background (hole) polygons."""
+    canvas = Image.new("L", (shape[1], shape[0]), 0)
+    draw = ImageDraw.Draw(canvas)
+    for key, value in (("foreground", 1), ("background", 0)):
+        for polygon in data.get(key) or []:
+            if _points_ok(polygon):
+                draw.polygon([(float(x), float(y)) for x, y in polygon], fill=value)
+    return np.asarray(canvas, dtype=bool)
+
+
+def _rasterise(
+    mdai: ModuleType,
+    dataset: Any,
+    image_id: str,
+    annotations: list[dict[str, Any]],
+    shape: tuple[int, int],
+) -> np.ndarray:
+    """One image's chosen annotations of one mdai dataset as a single boolean mask."""
+    mask = np.zeros(shape, dtype=bool)
+    drawn: list[dict[str, Any]] = []
+    filled: list[dict[str, Any]] = []
+    for annotation in annotations:
+        mode = dataset.label_id_to_class_annotation_mode(annotation["labelId"])
+        (drawn if mode in _MDAI_DRAWN_MODES else filled).append(annotation)
+    if drawn:
+        # load_mask reads an image's annotations from the dataset; give it a view holding
+        # only the ones it can draw.
+        view = copy.copy(dataset)
+        view.image_ids = [image_id]
+        view.imgs_anns_dict = {image_id: drawn}
+        with contextlib.redirect_stdout(sys.stderr):
+            layers, _ = mdai.visualize.load_mask(image_id, view)
+        if layers.shape[:2] != shape:
+            raise ValueError(f"mdai drew a {layers.shape[:2]} mask for a {shape} image")
+        mask |= layers.any(axis=-1)
+    for annotation in filled:
+        mask |= _fill_mask_annotation(annotation["data"], shape)
+    return mask
+
+
+def _read_dicom(path: str) -> np.ndarray:
+    import pydicom
+
+    return dicom_to_float(pydicom.dcmread(path))
+
+
+_Annotation = dict[str, Any]
+_ImageAnnotations = dict[str, list[tuple[Any, list[_Annotation]]]]  # image path -> per dataset
+
+
+def _open_project(paths: ExportPaths, label_ids: tuple[str, ...]) -> tuple[Any, dict, list[str]]:
+    """Parses the export with mdai and selects the lung labels on it."""
+    mdai = _import_mdai()
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            project = mdai.preprocess.Project(annotations_fp=str(paths.annotations), images_dir=str(paths.images_dir))
+        labels = {
+            str(label["id"]): label for group in project.get_label_groups() for label in group.get_data()["labels"]
+        }
+        chosen = _choose_labels(labels, label_ids)
+        project.set_labels_dict({label_id: index + 1 for index, label_id in enumerate(chosen)})
+    except (KeyError, TypeError) as error:
+        raise DataSourceError(
+            f"{str(paths.annotations)!r} is not a usable MD.ai export: missing field {error}"
+        ) from None
+    return project, labels, chosen
+
+
+def _usable_annotations(
+    project: Any, labels: dict[str, Any], chosen: list[str], skipped: list[Skipped]
+) -> tuple[set[str], _ImageAnnotations]:
+    """All DICOM paths of the export, and the usable chosen annotations of each image.
+
+    Faulty annotations are reported in ``skipped`` and removed before mdai ties annotations
+    to images, so that mdai never sees them.
+    """
+    all_images: set[str] = set()
+    annotated: _ImageAnnotations = {}
+    for dataset in project.get_datasets():
+        all_images.update(dataset.all_image_ids)
+        usable = []
+        for annotation in dataset.all_annotations:
+            label_id = str(annotation.get("labelId"))
+            if label_id not in labels:
+                reason = f"label id {label_id!r} is not defined in any label group; ignored"
+                skipped.append(Skipped(_describe(annotation), reason))
+            elif label_id in chosen:
+                problem = _annotation_problem(annotation, labels[label_id].get("annotationMode"))
+                if problem:
+                    skipped.append(Skipped(_describe(annotation), problem))
+                else:
+                    usable.append(annotation)
+        dataset.all_annotations = usable
+        if not usable:
+            continue
+        dataset.prepare()
+        for image_id in dataset.get_image_ids():
+            found = dataset.get_annotations_by_image_id(image_id)
+            annotated.setdefault(image_id, []).append((dataset, found))
+    return all_images, annotated
+
+
+def _image_and_mask(
+    image_id: str, annotations: list[tuple[Any, list[_Annotation]]]
+) -> tuple[np.ndarray, np.ndarray] | str:
+    """Decodes one DICOM and merges its annotations; a reason string when that fails."""
+    try:
+        pixels = _read_dicom(image_id)
+    except Exception as error:  # pydicom raises many types for damaged files
+        return f"unreadable DICOM: {type(error).__name__}: {error}"
+    mdai = _import_mdai()
+    mask = np.zeros(pixels.shape, dtype=bool)
+    try:
+        for dataset, found in annotations:
+            mask |= _rasterise(mdai, dataset, image_id, found, (pixels.shape[0], pixels.shape[1]))
+    except Exception as error:  # mdai and OpenCV errors on odd geometry
+        return f"could not rasterise its annotations: {type(error).__name__}: {error}"
+    return pixels, mask
+
+
+def load_export(
+    paths: ExportPaths,
+    image_size: int,
+    label_ids: tuple[str, ...] = (),
+    keep_unannotated: bool = False,
+) -> Dataset:
+    """Loads a local MD.ai export as a `Dataset` (see the module docstring for the rules).
+
+    Args:
+        paths: from `find_export`.
+        image_size: side of the square images and masks.
+        label_ids: MD.ai label ids to use as lung; empty means labels named like "lung".
+        keep_unannotated: keep images without a chosen annotation, with an empty mask.
+    """
+    project, labels, chosen = _open_project(paths, label_ids)
+    skipped: list[Skipped] = []
+    all_images, annotated = _usable_annotations(project, labels, chosen, skipped)
+    images, masks, names, sizes = [], [], [], []
+    unannotated = unreadable = 0
+    for image_id in sorted(all_images | annotated.keys()):
+        name = Path(image_id).relative_to(paths.images_dir).with_suffix("").as_posix()
+        if image_id not in annotated and not keep_unannotated:
+            unannotated += 1
+            skipped.append(Skipped(name, f"no lung annotation (labels {', '.join(chosen)})"))
+            continue
+        if not os.path.isfile(image_id):
+            skipped.append(Skipped(name, "annotated, but its DICOM file is not in the export"))
+            continue
+        pair = _image_and_mask(image_id, annotated.get(image_id, []))
+        if isinstance(pair, str):
+            unreadable += 1
+            skipped.append(Skipped(name, pair))
+            continue
+        images.append(prepare_image(pair[0], image_size))
+        masks.append(prepare_mask(pair[1], image_size))
+        names.append(name)
+        sizes.append((int(pair[0].shape[0]), int(pair[0].shape[1])))
+    if not images:
+        raise DataSourceError(
+            f"no usable image in MD.ai export {str(paths.annotations)!r}: "
+            f"{len(all_images)} DICOM files under {str(paths.images_dir)!r}, "
+            f"{unreadable} unreadable, {unannotated} without an annotation "
+            f"of the chosen labels ({', '.join(chosen)})"
+        )
+    return Dataset(
+        images=np.stack(images)[..., None],
+        masks=np.stack(masks)[..., None],
+        names=tuple(names),
+        skipped=tuple(skipped),
+        original_sizes=tuple(sizes),
+    )

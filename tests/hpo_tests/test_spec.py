@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from hpo.spec import SpecError, StudySpec, load_spec, save_spec
+from objectives.data import make_split, parse_source
+from tests.tiny import tiny_space
+
+
+def _spec(**changes: object) -> StudySpec:
+    source = parse_source("mdai-export:/data/export", ("L_1", "L_2"), keep_unannotated=True, mdai_domain="x.md.ai")
+    values: dict[str, object] = {
+        "data": source,
+        "space": tiny_space(),
+        "split": make_split(10, 0.3, seed=4),
+        "sampler": "random",
+        "pruner": "hyperband",
+        "n_trials": 7,
+        "seed": 4,
+        "val_fraction": 0.3,
+        "preset": "demo",
+    }
+    values.update(changes)
+    return StudySpec(**values)  # type: ignore[arg-type]
+
+
+def test_round_trip_through_a_study() -> None:
+    study = optuna.create_study()
+    spec = _spec()
+    save_spec(study, spec)
+    assert load_spec(study) == spec
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"sampler": "annealing"}, "sampler must be one of"), ({"n_trials": 0}, "n_trials must be at least 1")],
+)
+def test_invalid_spec_is_named(change: dict[str, object], message: str) -> None:
+    with pytest.raises(SpecError, match=message):
+        _spec(**change)
+
+
+def test_a_foreign_study_is_explained() -> None:
+    study = optuna.create_study(study_name="foreign")
+    with pytest.raises(SpecError, match="'foreign' was not created by lung-hpo"):
+        load_spec(study)
