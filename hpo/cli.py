@@ -20,6 +20,7 @@ from hpo.data_cli import data_app
 from hpo.output import OutputFormat, best_trial_record, print_record
 from storage import DEFAULT_STORAGE_URL
 from storage.artifacts import default_artifact_dir
+from storage.factory import DEFAULT_GRACE_PERIOD, DEFAULT_HEARTBEAT_INTERVAL
 
 __all__ = ["app", "main"]
 
@@ -30,7 +31,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold database passwords
     rich_markup_mode="rich",
 )
-study_app = typer.Typer(help="Create studies.", no_args_is_help=True)
+study_app = typer.Typer(help="Create and inspect studies.", no_args_is_help=True)
 trial_app = typer.Typer(help="Work with single trials.", no_args_is_help=True)
 app.add_typer(study_app, name="study")
 app.add_typer(trial_app, name="trial")
@@ -98,6 +99,8 @@ def _clear_errors() -> Iterator[None]:
 
     try:
         yield
+    except typer.Exit:
+        raise
     except (
         StorageError,
         SearchSpaceError,
@@ -107,7 +110,7 @@ def _clear_errors() -> Iterator[None]:
         RuntimeError,
     ) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
-        error_console.print(f"[bold red]error:[/] {mask_url(str(message))}", highlight=False)
+        error_console.print(f"[bold red]error:[/] {mask_url(str(message))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -242,20 +245,27 @@ def worker(
     timeout: Annotated[float | None, typer.Option(min=1, help="Stop starting trials after this many seconds.")] = None,
     processes: Annotated[int, typer.Option(min=1, help="Worker processes on this machine (CPU).")] = 1,
     gpus: Annotated[str | None, typer.Option(help="Comma-separated GPU ids: one worker process per GPU.")] = None,
+    heartbeat_interval: Annotated[
+        int, typer.Option(min=1, envvar="HPO_HEARTBEAT_INTERVAL", help="Seconds between heartbeats of a trial.")
+    ] = DEFAULT_HEARTBEAT_INTERVAL,
+    grace_period: Annotated[
+        int, typer.Option(min=2, envvar="HPO_GRACE_PERIOD", help="Silent seconds before a trial is re-queued.")
+    ] = DEFAULT_GRACE_PERIOD,
 ) -> None:
     """Attach to a study and run trials until its budget is filled.
 
     Example: [bold]hpo worker lungs --storage postgresql://hpo@db/hpo --gpus 0,1[/]
     """
-    from hpo.workers import run_worker, run_worker_pool
+    from hpo.workers import Heartbeat, run_worker, run_worker_pool
 
     artifact_dir = _artifacts(storage, artifacts)
     with _clear_errors():
+        heartbeat = Heartbeat(heartbeat_interval, grace_period)
         if gpus is not None or processes > 1:
             devices = [gpu.strip() for gpu in gpus.split(",") if gpu.strip()] if gpus else [None] * processes
-            code = run_worker_pool(name, storage, artifact_dir, devices, timeout, error_console)
+            code = run_worker_pool(name, storage, artifact_dir, devices, timeout, error_console, heartbeat)
             raise typer.Exit(code)
-        ran = run_worker(name, storage, artifact_dir, timeout, console)
+        ran = run_worker(name, storage, artifact_dir, timeout, console, heartbeat)
     console.print(f"Worker finished: {ran} trial(s) run.")
 
 
@@ -290,7 +300,10 @@ def report(
     storage: StorageOption = DEFAULT_STORAGE_URL,
     artifacts: ArtifactsOption = None,
 ) -> None:
-    """Write a study's report: setup, results per parameter, plots and predictions (HTML and Markdown).
+    """Write a study's report as HTML and Markdown.
+
+    Setup, results per parameter value, optimisation plots and the best and worst predictions; the
+    HTML is one file that opens offline.
 
     Example: [bold]hpo report lungs --out reports/lungs[/]
     """

@@ -114,15 +114,16 @@ def create_study(
     return StudyHandle(study, spec)
 
 
-def open_study(storage_url: str, name: str, sampler_seed: int | None = None) -> StudyHandle:
+def open_study(storage_url: str, name: str, sampler_seed: int | None = None, **storage_options: int) -> StudyHandle:
     """Attaches to an existing study and rebuilds its sampler and pruner from its spec.
 
     Args:
         sampler_seed: ``None`` uses the spec's seed (one process); workers pass distinct seeds.
+        storage_options: passed to `storage.open_storage` (heartbeat interval, grace period).
     """
     import optuna
 
-    storage = open_storage(storage_url)
+    storage = open_storage(storage_url, **storage_options)
     try:
         study = optuna.load_study(study_name=name, storage=storage)
     except KeyError:
@@ -185,7 +186,7 @@ def run_trials(
     """Runs trials until the study's budget is filled, ``timeout`` seconds pass, or trials keep failing.
 
     Returns:
-        The number of trials this call ran.
+        The number of trials this call trained (surplus trials it refused do not count).
     """
     study, spec = handle.study, handle.spec
     guard = _BudgetGuard(spec.n_trials)
@@ -201,6 +202,7 @@ def run_trials(
     )
 
     running: list[int] = []
+    trained: list[int] = []
 
     def guarded(trial: optuna.trial.Trial) -> float:
         running[:] = [trial.number]
@@ -208,9 +210,9 @@ def run_trials(
             trial.set_user_attr("surplus", True)
             study.stop()
             raise SurplusTrial("not run: the study's budget was already filled by other trials")
+        trained.append(trial.number)
         return objective(trial)
 
-    before = len(study.get_trials(deepcopy=False))
     try:
         study.optimize(
             guarded,
@@ -222,11 +224,10 @@ def run_trials(
     except KeyboardInterrupt:
         _requeue_interrupted(study, running)
         raise
-    ran = len(study.get_trials(deepcopy=False)) - before
     if guard.gave_up:
         failure = study.get_trials(deepcopy=False)[-1].user_attrs.get("failure", "unknown error")
         raise RuntimeError(f"stopped after {guard.max_consecutive_failures} failed trials in a row; last: {failure}")
-    return ran
+    return len(trained)
 
 
 def _requeue_interrupted(study: optuna.Study, numbers: Sequence[int]) -> None:

@@ -12,24 +12,47 @@ import signal
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 
 from hpo.studies import open_study, run_trials
+from storage import StorageError, mask_url
+from storage.factory import DEFAULT_GRACE_PERIOD, DEFAULT_HEARTBEAT_INTERVAL
 
-__all__ = ["run_worker", "run_worker_pool"]
+__all__ = ["Heartbeat", "run_worker", "run_worker_pool"]
 
 
-def run_worker(name: str, storage_url: str, artifact_dir: Path, timeout: float | None, console: Console) -> int:
+@dataclass(frozen=True)
+class Heartbeat:
+    """How often a running trial proves it is alive, and how long silence is tolerated."""
+
+    interval: int = DEFAULT_HEARTBEAT_INTERVAL  # seconds between heartbeats
+    grace_period: int = DEFAULT_GRACE_PERIOD  # seconds of silence before the trial is failed and re-queued
+
+    def environment(self) -> dict[str, str]:
+        return {"HPO_HEARTBEAT_INTERVAL": str(self.interval), "HPO_GRACE_PERIOD": str(self.grace_period)}
+
+
+def run_worker(
+    name: str,
+    storage_url: str,
+    artifact_dir: Path,
+    timeout: float | None,
+    console: Console,
+    heartbeat: Heartbeat = Heartbeat(),
+) -> int:
     """Runs trials of study ``name`` in this process until its budget is filled; returns how many.
 
     The sampler's seed mixes in the process id, so concurrent workers explore different points.
     """
     import optuna
+    import sqlalchemy
 
-    probe = open_study(storage_url, name)
-    handle = open_study(storage_url, name, sampler_seed=probe.spec.seed * 100_003 + os.getpid())
+    options = {"heartbeat_interval": heartbeat.interval, "grace_period": heartbeat.grace_period}
+    probe = open_study(storage_url, name, **options)
+    handle = open_study(storage_url, name, sampler_seed=probe.spec.seed * 100_003 + os.getpid(), **options)
 
     def report(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         value = "" if trial.value is None else f" DICE {trial.value:.4f}"
@@ -38,7 +61,15 @@ def run_worker(name: str, storage_url: str, artifact_dir: Path, timeout: float |
             highlight=False,
         )
 
-    return run_trials(handle, artifact_dir=artifact_dir, timeout=timeout, trial_callbacks=[report])
+    try:
+        return run_trials(handle, artifact_dir=artifact_dir, timeout=timeout, trial_callbacks=[report])
+    except (optuna.exceptions.StorageInternalError, sqlalchemy.exc.SQLAlchemyError) as error:
+        # The database went away between trials (a restart, a network cut). Nothing is lost: a
+        # trial it interrupted is failed by the heartbeat and re-queued for the next worker.
+        reason = " ".join(str(error.__cause__ or error).split("(Background on")[0].split())[:300]
+        raise StorageError(
+            f"lost the connection to {mask_url(storage_url)} ({reason}); run `hpo worker {name}` again to continue"
+        ) from None
 
 
 def run_worker_pool(
@@ -48,6 +79,7 @@ def run_worker_pool(
     devices: Sequence[str | None],
     timeout: float | None,
     console: Console,
+    heartbeat: Heartbeat = Heartbeat(),
 ) -> int:
     """Starts one ``hpo worker`` child per entry of ``devices`` and waits for them all.
 

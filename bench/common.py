@@ -1,0 +1,110 @@
+"""Shared output of the benchmarks: a printed table, the same numbers as JSON, and bench/README.md.
+
+Every benchmark calls `publish`; the README's tables are rendered from the JSON files in
+``bench/results/`` and are never typed by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["RESULTS", "machine", "publish", "render_readme"]
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
+
+_INTRO = """# Benchmarks
+
+Each benchmark is one command, run from the repository root after `make test` has built
+`.venv`. It prints a table and writes the same numbers to `bench/results/NAME.json`; this file
+is rebuilt from those JSON files by every run (`python -m bench.common` rebuilds it alone), so
+no figure below is typed by hand. Ratios compare against a baseline measured in the same run.
+
+| benchmark | command |
+|---|---|
+| training pipeline throughput | `.venv/bin/python -m bench.pipeline` |
+| memory over 30 trials | `.venv/bin/python -m bench.memory` |
+| DICE on real chest X-rays | `.venv/bin/python -m bench.real_data` |
+| storage cost with 1 to 8 workers | `.venv/bin/python -m bench.storage` |
+| search efficiency: seed grid vs pruned TPE | `.venv/bin/python -m bench.search` |
+
+"""
+
+
+def machine() -> dict[str, Any]:
+    """Where a benchmark ran, recorded beside its numbers."""
+    info: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "processor": platform.machine(),
+    }
+    keras = sys.modules.get("keras")  # only when the benchmark itself used Keras
+    if keras is not None:
+        info["keras_backend"] = keras.backend.backend()
+        info["keras"] = keras.__version__
+    return info
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def publish(
+    name: str,
+    title: str,
+    rows: list[dict[str, Any]],
+    notes: Sequence[str] = (),
+    meta: dict[str, Any] | None = None,
+) -> None:
+    """Prints ``rows`` as a table, writes ``results/NAME.json`` and re-renders bench/README.md."""
+    columns = list(rows[0]) if rows else []
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(_cell(row.get(column, "")) for column in columns))
+    console = Console()
+    console.print(table)
+    for note in notes:
+        console.print(note)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    document = {"title": title, "columns": columns, "rows": rows, "notes": list(notes), "machine": meta or machine()}
+    (RESULTS / f"{name}.json").write_text(json.dumps(document, indent=2, default=str) + "\n")
+    render_readme()
+
+
+def render_readme() -> None:
+    sections = [_INTRO]
+    for path in sorted(RESULTS.glob("*.json")):
+        document = json.loads(path.read_text())
+        if "title" not in document or "rows" not in document:
+            continue
+        columns = document.get("columns") or (list(document["rows"][0]) if document.get("rows") else [])
+        where = ", ".join(f"{key} {value}" for key, value in document.get("machine", {}).items())
+        sections.append(f"## {document['title']}\n\n`{path.stem}`: {where}\n")
+        if columns:
+            sections.append("| " + " | ".join(columns) + " |")
+            sections.append("|" + "---|" * len(columns))
+            for row in document["rows"]:
+                sections.append("| " + " | ".join(_cell(row.get(column, "")) for column in columns) + " |")
+        for note in document.get("notes", []):
+            sections.append(f"\n{note}")
+        sections.append("")
+    (BENCH / "README.md").write_text("\n".join(sections))
+
+
+if __name__ == "__main__":
+    render_readme()

@@ -1,0 +1,219 @@
+"""``hpo study list|show|best|export``, ``hpo model export``, ``hpo predict`` and the dashboard,
+on one tiny study trained once for the whole module (2 trials of 2 epochs on 32-pixel phantoms).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from wsgiref.util import setup_testing_defaults
+
+import numpy as np
+import optuna
+import pydicom
+import pytest
+from optuna.trial import TrialState
+from PIL import Image
+from pydicom.dataset import Dataset as DicomDataset
+from pydicom.dataset import FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+from typer.testing import CliRunner
+
+from hpo.cli import app
+from hpo.dashboard import dashboard_app
+from hpo.studies import create_study, make_spec, open_study, run_trials
+from objectives.data import parse_source
+from objectives.phantom import make_phantom
+from tests.tiny import tiny_space
+
+runner = CliRunner()
+TRIALS = 2  # trained; plus one failed and one surplus trial added by hand
+
+
+@dataclass(frozen=True)
+class TinyStudy:
+    storage: str
+    artifacts: Path
+    folder: Path
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinyStudy:
+    folder = tmp_path_factory.mktemp("results-cli")
+    storage, artifacts = f"sqlite:///{folder / 'studies.db'}", folder / "artifacts"
+    spec = make_spec(parse_source("synthetic:12"), tiny_space(), n_trials=TRIALS, val_fraction=0.25)
+    create_study(storage, "tiny", spec)
+    assert run_trials(open_study(storage, "tiny"), artifact_dir=artifacts) == TRIALS
+    plain = optuna.load_study(study_name="tiny", storage=storage)  # no heartbeat: it warns on ask/tell
+    for attrs in ({"failure": "ValueError: out of memory"}, {"surplus": True}):
+        trial = plain.ask()
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        plain.tell(trial, state=TrialState.FAIL)
+    return TinyStudy(storage, artifacts, folder)
+
+
+def _run(tiny: TinyStudy, *arguments: str, artifacts: bool = False) -> Any:
+    extra = ["--storage", tiny.storage] + (["--artifacts", str(tiny.artifacts)] if artifacts else [])
+    return runner.invoke(app, [*arguments, *extra])
+
+
+def test_study_list(tiny: TinyStudy) -> None:
+    table = _run(tiny, "study", "list")
+    assert table.exit_code == 0, table.output
+    assert "tiny" in table.output and f"{TRIALS}/{TRIALS}" in table.output
+    (record,) = json.loads(_run(tiny, "study", "list", "--format", "json").stdout)
+    assert (record["study"], record["finished"], record["budget"], record["failed"]) == ("tiny", TRIALS, TRIALS, 2)
+    assert 0.0 <= record["best_dice"] <= 1.0
+    assert (record["sampler"], record["pruner"], record["data"]) == ("tpe", "median", "synthetic:12")
+
+
+def test_study_show_hides_surplus_trials_unless_all(tiny: TinyStudy) -> None:
+    table = _run(tiny, "study", "show", "tiny")
+    assert table.exit_code == 0, table.output
+    assert "COMPLETE" in table.output and "FAIL" in table.output and "1 surplus trial(s) hidden" in table.output
+    shown = json.loads(_run(tiny, "study", "show", "tiny", "--format", "json").stdout)
+    assert [trial["state"] for trial in shown] == ["COMPLETE"] * TRIALS + ["FAIL"]
+    assert shown[-1]["failure"] == "ValueError: out of memory"
+    assert all(trial["params"] and trial["train_accuracy"] is not None for trial in shown[:TRIALS])
+    everything = json.loads(_run(tiny, "study", "show", "tiny", "--all", "--format", "json").stdout)
+    assert len(everything) == TRIALS + 2 and everything[-1]["surplus"] is True
+
+
+def test_study_best(tiny: TinyStudy) -> None:
+    best = json.loads(_run(tiny, "study", "best", "tiny", "--format", "json").stdout)
+    study = optuna.load_study(study_name="tiny", storage=tiny.storage)
+    assert best["trial"] == study.best_trial.number and best["dice"] == study.best_value
+    assert set(best["params"]) == set(study.best_trial.params)
+
+
+def test_study_export_csv_and_json(tiny: TinyStudy) -> None:
+    exported = _run(tiny, "study", "export", "tiny", "--format", "csv")
+    assert exported.exit_code == 0, exported.output
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert len(rows) == TRIALS + 1 and any(key.startswith("param_") for key in rows[0])
+    out = tiny.folder / "export" / "tiny.json"
+    written = _run(tiny, "study", "export", "tiny", "--format", "json", "--all", "--out", str(out))
+    assert written.exit_code == 0 and written.stdout == ""
+    assert len(json.loads(out.read_text())) == TRIALS + 2
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["study", "show", "nope"],
+        ["study", "best", "nope"],
+        ["study", "export", "nope"],
+        ["model", "export", "nope", "--out", "x.keras"],
+    ],
+)
+def test_an_unknown_study_is_one_line_and_exit_1(tiny: TinyStudy, command: list[str]) -> None:
+    result = _run(tiny, *command)
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and "no study named 'nope'" in result.output and "'tiny'" in result.output
+
+
+def _write_dicom(path: Path, pixels: np.ndarray) -> None:
+    meta = FileMetaDataset()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds = DicomDataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = SecondaryCaptureImageStorage, meta.MediaStorageSOPInstanceUID
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.PixelData = pixels.astype(np.uint16).tobytes()
+    pydicom.dcmwrite(path, ds, enforce_file_format=True)
+
+
+@pytest.fixture(scope="module")
+def model(tiny: TinyStudy) -> Path:
+    out = tiny.folder / "best.keras"
+    result = _run(tiny, "model", "export", "tiny", "--out", str(out), "--format", "json", artifacts=True)
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["trial"] == optuna.load_study(study_name="tiny", storage=tiny.storage).best_trial.number
+    return out
+
+
+def test_exported_model_predicts_masks_at_the_original_size(tiny: TinyStudy, model: Path) -> None:
+    scans = tiny.folder / "scans"
+    scans.mkdir()
+    # Phantoms of a seed never used in training, at sizes the study never saw.
+    image, _ = make_phantom(np.random.default_rng(99), 50)
+    Image.fromarray((image[5:45, :] * 255).astype(np.uint8)).save(scans / "wide.png")  # 50 x 40
+    dicom_image, _ = make_phantom(np.random.default_rng(98), 36)
+    _write_dicom(scans / "deep.dcm", dicom_image[:, 3:30] * 4095)  # 27 x 36
+    (scans / "broken.png").write_bytes(b"not a png")
+    out = tiny.folder / "masks"
+    result = runner.invoke(app, ["predict", str(model), str(scans), "--out", str(out), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [Path(item["input"]).name for item in report["written"]] == ["deep.dcm", "wide.png"]
+    assert [Path(item["input"]).name for item in report["skipped"]] == ["broken.png"]
+    assert "skipped" in result.stderr and "broken.png" in result.stderr
+    for stem, (width, height) in (("wide", (50, 40)), ("deep", (27, 36))):
+        with Image.open(out / f"{stem}_mask.png") as mask:
+            assert mask.size == (width, height)
+            assert set(np.unique(np.asarray(mask))) <= {0, 255}
+        with Image.open(out / f"{stem}_overlay.png") as picture:
+            assert picture.size == (width, height) and picture.mode == "RGB"
+
+
+def test_predict_without_usable_input_exits_1(tiny: TinyStudy, model: Path) -> None:
+    result = runner.invoke(app, ["predict", str(model), str(tiny.folder / "absent.png"), "--out", str(tiny.folder)])
+    assert result.exit_code == 1
+    assert "no such file or folder" in result.output and "no usable input" in result.output
+
+
+def _get(wsgi: Any, path: str) -> tuple[str, dict[str, str], bytes]:
+    environ: dict[str, Any] = {"PATH_INFO": path, "REQUEST_METHOD": "GET"}
+    setup_testing_defaults(environ)
+    answer: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        answer.update(status=status, headers=dict(headers))
+
+    result = wsgi(environ, start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        if hasattr(result, "close"):
+            result.close()  # as WSGI servers do: an artifact's body holds its file open
+    return answer["status"], answer["headers"], body
+
+
+def test_dashboard_serves_trials_and_their_prediction_images(tiny: TinyStudy) -> None:
+    wsgi = dashboard_app(tiny.storage, tiny.artifacts)
+    status, _, body = _get(wsgi, "/api/studies")
+    assert status.startswith("200")
+    (summary,) = json.loads(body)["study_summaries"]
+    assert summary["study_name"] == "tiny"
+    status, _, body = _get(wsgi, f"/api/studies/{summary['study_id']}")
+    trials = json.loads(body)["trials"]
+    assert len(trials) == TRIALS + 2
+    completed = [trial for trial in trials if trial["state"] == "Complete"]
+    assert len(completed) == TRIALS
+    for trial in completed:
+        figures = [artifact for artifact in trial["artifacts"] if artifact["mimetype"] == "image/png"]
+        assert [artifact["filename"] for artifact in figures] == ["predictions.png"]
+        status, headers, image = _get(
+            wsgi, f"/artifacts/{summary['study_id']}/{trial['trial_id']}/{figures[0]['artifact_id']}"
+        )
+        assert status.startswith("200") and headers["Content-Type"] == "image/png"
+        assert image.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@pytest.mark.parametrize(
+    "command", [["study", "list"], ["study", "show"], ["study", "best"], ["study", "export"], ["dashboard"],
+                ["model", "export"], ["predict"]],
+)  # fmt: skip
+def test_every_command_has_help_with_an_example(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0 and "Example: hpo " in result.output

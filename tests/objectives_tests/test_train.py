@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from objectives.config import AugmentConfig, TrainConfig, UNetConfig
+from objectives.phantom import make_phantom_dataset
+from objectives.train import TrainingData, augmented_batches, train
+
+CONFIG = TrainConfig(
+    image_size=32,
+    batch_size=4,
+    max_epochs=2,
+    steps_per_epoch=3,
+    unet=UNetConfig(base_filters=4, depth=2, dilated_layers=1),
+    augment=AugmentConfig(rotation_deg=30.0, width_shift=0.1, height_shift=0.1),
+    seed=5,
+)
+
+
+@pytest.fixture(scope="module")
+def data() -> TrainingData:
+    images, masks = make_phantom_dataset(12, 32, seed=0)
+    return TrainingData(images[:8], masks[:8], images[8:], masks[8:])
+
+
+def test_same_seed_same_run(data: TrainingData) -> None:
+    first_model, first = train(CONFIG, data)
+    second_model, second = train(CONFIG, data)
+    assert first.history == second.history
+    for a, b in zip(first_model.get_weights(), second_model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    _, other = train(TrainConfig(**{**CONFIG.__dict__, "seed": 6}), data)
+    assert other.history != first.history
+
+
+def test_batches_follow_the_seed_and_cover_the_data(data: TrainingData) -> None:
+    config = TrainConfig(**{**CONFIG.__dict__, "augment": AugmentConfig(enabled=False), "steps_per_epoch": 4})
+    batches = augmented_batches(config, data.train_images, data.train_masks)
+    again = augmented_batches(config, data.train_images, data.train_masks)
+    first_epoch = [batches[step][0] for step in range(len(batches))]
+    for step, images in enumerate(first_epoch):
+        np.testing.assert_array_equal(images, again[step][0])
+    # 4 steps of 4 images = two full passes over 8 images: every image appears exactly twice.
+    seen = np.concatenate(first_epoch).reshape(16, -1)
+    originals = data.train_images.reshape(8, -1)
+    counts = [sum(np.array_equal(row, original) for row in seen) for original in originals]
+    assert counts == [2] * 8
+    batches.on_epoch_end()
+    assert not np.array_equal(batches[0][0], first_epoch[0])  # a new epoch reshuffles
+
+
+def test_train_fraction_uses_a_subset(data: TrainingData) -> None:
+    _, result = train(TrainConfig(**{**CONFIG.__dict__, "train_fraction": 0.5, "max_epochs": 1}), data)
+    assert result.epochs_run == 1
+
+
+def test_rejects_data_of_the_wrong_size(data: TrainingData) -> None:
+    with pytest.raises(ValueError, match="data is 32 px but the config asks for 64 px"):
+        train(TrainConfig(**{**CONFIG.__dict__, "image_size": 64}), data)
+
+
+def test_training_data_checks_shapes() -> None:
+    images, masks = make_phantom_dataset(4, 32, seed=0)
+    with pytest.raises(ValueError, match="at least one training and one validation image"):
+        TrainingData(images, masks, images[:0], masks[:0])

@@ -1,0 +1,1 @@
+"""The PostgreSQL fixtures live in tests/conftest.py, shared with the worker tests."""
