@@ -7,19 +7,26 @@ use them, so ``hpo --help`` answers at once.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from hpo.cli_common import (
+    ArtifactsOption,
+    FormatOption,
+    StorageOption,
+    clear_errors,
+    console,
+    error_console,
+    resolve_artifact_dir,
+)
 from hpo.data_cli import data_app
 from hpo.output import OutputFormat, best_trial_record, print_record
+from hpo.results_cli import register_results_commands
 from storage import DEFAULT_STORAGE_URL
-from storage.artifacts import default_artifact_dir
 from storage.factory import DEFAULT_GRACE_PERIOD, DEFAULT_HEARTBEAT_INTERVAL
 
 __all__ = ["app", "main"]
@@ -36,9 +43,7 @@ trial_app = typer.Typer(help="Work with single trials.", no_args_is_help=True)
 app.add_typer(study_app, name="study")
 app.add_typer(trial_app, name="trial")
 app.add_typer(data_app, name="data")
-
-console = Console()
-error_console = Console(stderr=True)
+register_results_commands(app, study_app)
 
 
 class Backend(StrEnum):
@@ -68,54 +73,6 @@ class PresetName(StrEnum):
     quick = "quick"
     full = "full"
     seed = "seed"
-
-
-StorageOption = Annotated[
-    str,
-    typer.Option(
-        "--storage",
-        envvar="HPO_STORAGE",
-        help="Optuna storage URL: sqlite:///FILE, postgresql://USER@HOST/DB or journal:///FILE.",
-        show_envvar=True,
-    ),
-]
-ArtifactsOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--artifacts",
-        envvar="HPO_ARTIFACTS",
-        help="Folder for trial figures and models (default: beside the SQLite file, or ./hpo-artifacts).",
-    ),
-]
-FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output for people or scripts.")]
-
-
-@contextmanager
-def _clear_errors() -> Iterator[None]:
-    """Turns the errors a user can fix into one red line and exit code 1, never a traceback."""
-    from objectives.data import DataSourceError
-    from objectives.space import SearchSpaceError
-    from storage import StorageError, mask_url
-
-    try:
-        yield
-    except typer.Exit:
-        raise
-    except (
-        StorageError,
-        SearchSpaceError,
-        DataSourceError,
-        KeyError,
-        ValueError,
-        RuntimeError,
-    ) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
-        error_console.print(f"[bold red]error:[/] {mask_url(str(message))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
-
-
-def _artifacts(storage_url: str, artifacts: Path | None) -> Path:
-    return artifacts if artifacts is not None else default_artifact_dir(storage_url)
 
 
 def _dashboard_command(storage_url: str, artifact_dir: Path) -> str:
@@ -155,8 +112,8 @@ def demo(
     """
     from hpo.demo import run_demo
 
-    artifact_dir = _artifacts(storage, artifacts)
-    with _clear_errors():
+    artifact_dir = resolve_artifact_dir(storage, artifacts)
+    with clear_errors():
         handle = run_demo(storage, artifact_dir, console, study_name=study, n_trials=n_trials, seed=seed)
     record = best_trial_record(handle.study)
     if record is None:
@@ -200,7 +157,7 @@ def study_create(
     from storage import mask_url
 
     chosen = PRESETS[preset.value] if preset else None
-    with _clear_errors():
+    with clear_errors():
         search_space = chosen.space() if chosen else SearchSpace.default()
         if space is not None:
             search_space = SearchSpace.from_toml(space, base=search_space)
@@ -258,8 +215,8 @@ def worker(
     """
     from hpo.workers import Heartbeat, run_worker, run_worker_pool
 
-    artifact_dir = _artifacts(storage, artifacts)
-    with _clear_errors():
+    artifact_dir = resolve_artifact_dir(storage, artifacts)
+    with clear_errors():
         heartbeat = Heartbeat(heartbeat_interval, grace_period)
         if gpus is not None or processes > 1:
             devices = [gpu.strip() for gpu in gpus.split(",") if gpu.strip()] if gpus else [None] * processes
@@ -282,7 +239,7 @@ def trial_replay(
     """
     from hpo.studies import replay_trial
 
-    with _clear_errors():
+    with clear_errors():
         stored, result = replay_trial(storage, study, number)
     record: dict[str, Any] = {
         "study": study,
@@ -309,16 +266,10 @@ def report(
     """
     from hpo.report import report_study
 
-    with _clear_errors():
-        written = report_study(storage, name, _artifacts(storage, artifacts), out)
+    with clear_errors():
+        written = report_study(storage, name, resolve_artifact_dir(storage, artifacts), out)
     for path in written:
         console.print(str(path), soft_wrap=True, highlight=False)
-
-
-# Last, because those commands reuse the options and helpers defined above.
-from hpo.results_cli import register_results_commands  # noqa: E402
-
-register_results_commands(app, study_app)
 
 
 def main(argv: list[str] | None = None) -> Callable[..., Any] | None:

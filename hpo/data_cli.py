@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from hpo.output import OutputFormat
+
 if TYPE_CHECKING:
     from objectives.data import DatasetReport
 
-__all__ = ["OutputFormat", "data_app"]
+__all__ = ["data_app"]
 
 _MAX_SKIPPED_ROWS = 50  # a longer table scrolls the summary away
 
@@ -21,13 +22,6 @@ data_app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-
-
-class OutputFormat(StrEnum):
-    """How ``hpo data inspect`` prints its report."""
-
-    table = "table"
-    json = "json"
 
 
 @data_app.command()

@@ -37,6 +37,7 @@ __all__ = [
     "TableRow",
     "TrialRecord",
     "build_report",
+    "factor_tables",
     "parameter_table",
     "pruning_savings",
     "quantile_bins",
@@ -135,6 +136,7 @@ class StudyReport:
     importances: Mapping[str, float]
     plots: tuple[ReportImage, ...]
     predictions: tuple[ReportImage, ...]
+    factors: tuple[ParameterTable, ...] = ()  # one-factor-at-a-time tables (the seed preset)
 
 
 def records_from_study(study: optuna.Study) -> list[TrialRecord]:
@@ -268,6 +270,30 @@ def parameter_table(
     if missing:
         groups.append((NOT_SAMPLED, missing))
     return ParameterTable(name, binned, tuple(_row(label, group) for label, group in groups))
+
+
+BASELINE_FACTOR = "baseline"
+
+
+def factor_tables(records: Sequence[TrialRecord]) -> tuple[ParameterTable, ...]:
+    """The researchers' one-factor-at-a-time tables, from trials labelled ``factor``/``setting``.
+
+    Each factor gets a table whose first row is the baseline and whose other rows are the
+    trials that changed that factor alone, one per setting, in the order they were enqueued.
+    Studies without such labels (or with a baseline only) get none.
+    """
+    finished = sorted((r for r in records if r.state in _FINISHED and "factor" in r.attrs), key=lambda r: r.number)
+    baseline = [record for record in finished if record.attrs["factor"] == BASELINE_FACTOR]
+    factors: dict[str, list[TrialRecord]] = {}
+    for record in finished:
+        if record.attrs["factor"] != BASELINE_FACTOR:
+            factors.setdefault(str(record.attrs["factor"]), []).append(record)
+    tables = []
+    for factor, trials in factors.items():
+        rows = [_row(f"{BASELINE_FACTOR}: {baseline[0].attrs.get('setting', '')}", baseline)] if baseline else []
+        rows += [_row(str(record.attrs.get("setting", record.number)), [record]) for record in trials]
+        tables.append(ParameterTable(factor, False, tuple(rows)))
+    return tuple(tables)
 
 
 def pruning_savings(records: Sequence[TrialRecord], default_max_epochs: int | None = None) -> PruningSavings:
@@ -561,6 +587,7 @@ def build_report(storage_url: str, name: str, artifact_dir: Path) -> StudyReport
     if worst is not None and best is not None and worst.number != best.number:
         predictions.append(_prediction(artifact_dir, worst, "worst", "predictions-worst.png"))
     return StudyReport(
+        factors=factor_tables(records),
         study_name=name,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         summary=_summary(records, tables, savings, spec.pruner),
@@ -579,6 +606,12 @@ _TABLE_NOTE = (
     "Run time is a trial's wall time. Early stop: mean epoch at which early stopping ended a run, "
     "and how many of the completed runs it ended. Numeric parameters with many values are grouped "
     "into bins holding about equally many trials."
+)
+
+_FACTOR_NOTE = (
+    "Each table holds the baseline run and the runs that changed one factor alone, as in a "
+    "one-factor-at-a-time study: value, training accuracy, validation accuracy, DICE, run time "
+    "and the epoch at which early stopping ended the run."
 )
 
 
@@ -674,8 +707,14 @@ def render_html(report: StudyReport) -> str:
         _html_table(("", ""), report.setup),
         "<h3>Search space</h3>",
         _html_table(("parameter", "distribution", "meaning", "tuned"), report.space),
-        "<h2>Results by parameter</h2>",
     ]
+    if report.factors:
+        parts.append("<h2>One factor at a time</h2>")
+        parts.append(f'<p class="note">{html.escape(_FACTOR_NOTE)}</p>')
+        for table in report.factors:
+            parts.append(f"<h3>{html.escape(table.name)}</h3>")
+            parts.append(_html_table(_TABLE_HEADERS, [_table_cells(row) for row in table.rows], numeric_from=1))
+    parts.append("<h2>Results by parameter</h2>")
     if report.tables:
         parts.append(f'<p class="note">{html.escape(_TABLE_NOTE)}</p>')
         for table in report.tables:
@@ -724,8 +763,13 @@ def render_markdown(report: StudyReport) -> str:
         _md_table(("setting", "value"), report.setup),
         "### Search space",
         _md_table(("parameter", "distribution", "meaning", "tuned"), report.space),
-        "## Results by parameter",
     ]
+    if report.factors:
+        parts += ["## One factor at a time", _FACTOR_NOTE]
+        for table in report.factors:
+            parts.append(f"### {table.name}")
+            parts.append(_md_table(_TABLE_HEADERS, [_table_cells(row) for row in table.rows]))
+    parts.append("## Results by parameter")
     if report.tables:
         parts.append(_TABLE_NOTE)
         for table in report.tables:

@@ -1,9 +1,8 @@
 """Commands that read finished work: ``hpo study list|show|best|export``, ``hpo dashboard``,
 ``hpo model export`` and ``hpo predict``.
 
-They reuse the main CLI's options and error handling: `hpo.cli` imports this module at its end and
-calls `register_results_commands`, and this module imports `hpo.cli` at its own end, so either
-module can be imported first (Typer reads the option annotations only when the app runs).
+They share the options and error handling of `hpo.cli_common`; `hpo.cli` registers them with
+`register_results_commands`.
 """
 
 from __future__ import annotations
@@ -18,6 +17,15 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from hpo.cli_common import (
+    ArtifactsOption,
+    FormatOption,
+    StorageOption,
+    clear_errors,
+    console,
+    error_console,
+    resolve_artifact_dir,
+)
 from hpo.dashboard import DEFAULT_HOST, DEFAULT_PORT
 from hpo.output import OutputFormat, best_trial_record, print_record
 from storage import DEFAULT_STORAGE_URL
@@ -46,7 +54,7 @@ def study_list(storage: StorageOption = DEFAULT_STORAGE_URL, output: FormatOptio
     """
     from hpo.results import records_to_json, study_records
 
-    with _clear_errors():
+    with clear_errors():
         records = study_records(storage)
     if output is OutputFormat.json:
         typer.echo(records_to_json(records))
@@ -66,7 +74,7 @@ def study_show(
     """
     from hpo.results import read_study, records_to_json, trial_records
 
-    with _clear_errors():
+    with clear_errors():
         records = trial_records(read_study(storage, name), include_surplus=True)
     shown = [record for record in records if show_all or not record["surplus"]]
     if output is OutputFormat.json:
@@ -89,7 +97,7 @@ def study_best(
     """
     from hpo.results import read_study
 
-    with _clear_errors():
+    with clear_errors():
         record = best_trial_record(read_study(storage, name))
     if record is None:
         error_console.print(f"[bold red]error:[/] study {name!r} has no completed trial yet", highlight=False)
@@ -110,7 +118,7 @@ def study_export(
     """
     from hpo.results import read_study, records_to_csv, records_to_json, trial_records
 
-    with _clear_errors():
+    with clear_errors():
         records = trial_records(read_study(storage, name), include_surplus=show_all)
     text = records_to_csv(records) if export_format is ExportFormat.csv else records_to_json(records) + "\n"
     if out is None:
@@ -135,7 +143,7 @@ def dashboard(
     """
     from hpo.dashboard import dashboard_url, is_loopback, serve_dashboard
 
-    artifact_dir = _artifacts(storage, artifacts)
+    artifact_dir = resolve_artifact_dir(storage, artifacts)
     if not artifact_dir.is_dir():
         error_console.print(
             f"No artifact folder at {escape(str(artifact_dir))}: trials will show no figures (see --artifacts).",
@@ -146,7 +154,7 @@ def dashboard(
             f"[yellow]warning:[/] anyone who reaches {escape(host)}:{port} can read, edit and delete studies."
         )
     console.print(f"optuna-dashboard at {escape(dashboard_url(host, port, storage))}; Ctrl-C stops it.", soft_wrap=True)
-    with _clear_errors():
+    with clear_errors():
         serve_dashboard(storage, artifact_dir, host=host, port=port)
 
 
@@ -166,8 +174,10 @@ def model_export(
     """
     from hpo.models import export_best_model
 
-    with _clear_errors():
-        exported = export_best_model(storage, name, _artifacts(storage, artifacts), out, trial, overwrite=force)
+    with clear_errors():
+        exported = export_best_model(
+            storage, name, resolve_artifact_dir(storage, artifacts), out, trial, overwrite=force
+        )
     if output is OutputFormat.json:
         typer.echo(json.dumps({"study": name, "trial": exported.trial, "dice": exported.dice, "path": str(out)}))
         return
@@ -195,7 +205,7 @@ def predict(
     """
     from hpo.models import INPUT_SUFFIXES, collect_inputs, predict_files
 
-    with _clear_errors():
+    with clear_errors():
         files, unusable = collect_inputs(inputs, exclude=out)
         report = predict_files(model, files, out, threshold, console=error_console) if files else None
     skipped = [*unusable, *(report.skipped if report else ())]
@@ -291,14 +301,3 @@ def register_results_commands(app: typer.Typer, study_app: typer.Typer) -> None:
     app.command("dashboard")(dashboard)
     app.command("predict")(predict)
     app.add_typer(model_app, name="model")
-
-
-from hpo.cli import (  # noqa: E402  # see the module docstring
-    ArtifactsOption,
-    FormatOption,
-    StorageOption,
-    _artifacts,
-    _clear_errors,
-    console,
-    error_console,
-)

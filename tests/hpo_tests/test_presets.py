@@ -72,3 +72,23 @@ def test_enqueue_baseline_keeps_to_the_space(tmp_path: Path) -> None:
     study = optuna.load_study(study_name="b", storage=storage)
     fixed = study.trials[0].system_attrs["fixed_params"]
     assert "batch_size" not in fixed and fixed["augment"] is True
+
+
+def test_seed_study_report_has_the_researchers_tables(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    space = write_tiny_space(tmp_path)
+    space.write_text(space.read_text().replace("batch_size = [4]", "batch_size = [8, 16, 32]"))
+    create = ["study", "create", "seed", "--preset", "seed", "--data", "synthetic:12", "--space", str(space),
+              "--n-trials", "3", "--val-fraction", "0.25", "--storage", storage]  # fmt: skip
+    runner = CliRunner()
+    assert runner.invoke(app, create).exit_code == 0
+    worked = runner.invoke(app, ["worker", "seed", "--storage", storage, "--artifacts", str(tmp_path / "a")])
+    assert worked.exit_code == 0, worked.output
+    reported = runner.invoke(app, ["report", "seed", "--storage", storage, "--artifacts", str(tmp_path / "a"),
+                                   "--out", str(tmp_path / "report")])  # fmt: skip
+    assert reported.exit_code == 0, reported.output
+    markdown = (tmp_path / "report" / "report.md").read_text()
+    section = markdown.split("## One factor at a time")[1].split("## Results by parameter")[0]
+    assert "### batch size" in section
+    assert "| baseline: batch 8, 10 epochs, augmentation on |" in section
+    assert "| 32 |" in section and "| 16 |" in section

@@ -16,6 +16,7 @@ from hpo.report import (
     StudyReport,
     TrialRecord,
     build_report,
+    factor_tables,
     parameter_table,
     pruning_savings,
     quantile_bins,
@@ -265,3 +266,30 @@ def test_storage_password_is_masked(tiny_study: tuple[str, Path], monkeypatch: p
 
     assert ("Storage", "postgresql+psycopg2://hpo:***@db.example/hpo") in report.setup
     assert "hunter2" not in render_html(report) + render_markdown(report)
+
+
+def test_factor_tables_put_the_baseline_first_in_each_factor() -> None:
+    def labelled(number: int, factor: str, setting: str, dice: float, stop: int | None = None) -> TrialRecord:
+        attrs = {"factor": factor, "setting": setting, "train_accuracy": 0.9, "val_accuracy": 0.8,
+                 "wall_time_s": 50.0 + number, "early_stopping_epoch": stop}  # fmt: skip
+        return TrialRecord(number, "COMPLETE", dice, {}, attrs)
+
+    records = [
+        labelled(0, "baseline", "batch 8", 0.94),
+        labelled(1, "batch size", "32", 0.90),
+        labelled(2, "batch size", "16", 0.92),
+        labelled(3, "epochs", "20 (early stopping)", 0.95, stop=14),
+        TrialRecord(4, "FAIL", None, {}, {"factor": "epochs", "setting": "5"}),  # failed: no row
+        _record(5, value=0.5, batch_size=8),  # an unlabelled trial is not part of the tables
+    ]
+
+    tables = factor_tables(records)
+
+    assert [table.name for table in tables] == ["batch size", "epochs"]
+    batch = tables[0]
+    assert [row.label for row in batch.rows] == ["baseline: batch 8", "32", "16"]
+    assert [row.dice for row in batch.rows] == [0.94, 0.90, 0.92]
+    epochs = tables[1]
+    assert [row.label for row in epochs.rows] == ["baseline: batch 8", "20 (early stopping)"]
+    assert epochs.rows[1].early_stopping_epoch == 14
+    assert factor_tables([_record(0, value=0.5, batch_size=8)]) == ()

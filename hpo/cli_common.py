@@ -1,0 +1,75 @@
+"""Options, consoles and error handling shared by every ``hpo`` command module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from hpo.output import OutputFormat
+from storage.artifacts import default_artifact_dir
+
+__all__ = [
+    "ArtifactsOption",
+    "FormatOption",
+    "StorageOption",
+    "resolve_artifact_dir",
+    "clear_errors",
+    "console",
+    "error_console",
+]
+
+console = Console()
+error_console = Console(stderr=True)
+
+StorageOption = Annotated[
+    str,
+    typer.Option(
+        "--storage",
+        envvar="HPO_STORAGE",
+        help="Optuna storage URL: sqlite:///FILE, postgresql://USER@HOST/DB or journal:///FILE.",
+        show_envvar=True,
+    ),
+]
+ArtifactsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--artifacts",
+        envvar="HPO_ARTIFACTS",
+        help="Folder for trial figures and models (default: beside the SQLite file, or ./hpo-artifacts).",
+    ),
+]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output for people or scripts.")]
+
+
+@contextmanager
+def clear_errors() -> Iterator[None]:
+    """Turns the errors a user can fix into one red line and exit code 1, never a traceback."""
+    from objectives.data import DataSourceError
+    from objectives.space import SearchSpaceError
+    from storage import StorageError, mask_url
+
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except (
+        StorageError,
+        SearchSpaceError,
+        DataSourceError,
+        KeyError,
+        ValueError,
+        RuntimeError,
+    ) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+        error_console.print(f"[bold red]error:[/] {mask_url(str(message))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def resolve_artifact_dir(storage_url: str, artifacts: Path | None) -> Path:
+    """``--artifacts`` if given, else the folder that belongs to the storage."""
+    return artifacts if artifacts is not None else default_artifact_dir(storage_url)
