@@ -124,7 +124,8 @@ def main() -> None:
     arguments = parser.parse_args()
     keras = import_keras()
     size, batch, steps, epochs = arguments.image_size, arguments.batch_size, arguments.steps, arguments.epochs
-    images, masks = make_phantom_dataset(max(64, batch * 4), size, seed=0)
+    # Enough images that one epoch of preloaded arrays never runs out of batches.
+    images, masks = make_phantom_dataset(batch * steps, size, seed=0)
     unet = UNetConfig(base_filters=16, depth=4, dilated_layers=2)
 
     def fresh_model() -> Any:

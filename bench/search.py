@@ -55,9 +55,7 @@ def _summary(name: str, study: optuna.Study, seconds: float, target: float | Non
 
 
 def _run(storage: str, name: str, spec: Any) -> tuple[optuna.Study, float]:
-    preset = PRESETS["seed"]
-    enqueue = [(t.params, {"factor": t.factor, "setting": t.setting}) for t in preset.enqueued] if name == "grid" else []
-    handle = create_study(storage, name, spec, enqueue=enqueue)
+    handle = create_study(storage, name, spec, enqueue=PRESETS["seed"].enqueue() if name == "grid" else [])
     started = time.perf_counter()
     run_trials(handle)
     return handle.study, time.perf_counter() - started

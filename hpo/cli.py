@@ -179,7 +179,7 @@ def study_create(
         )
         enqueue = [(dict(BASELINE), {"factor": "baseline", "setting": "baseline"})] if enqueue_baseline else []
         if chosen is not None:
-            enqueue += [(trial.params, {"factor": trial.factor, "setting": trial.setting}) for trial in chosen.enqueued]
+            enqueue += chosen.enqueue()
         try:
             create_study(storage, name, spec, enqueue=enqueue)
         except StudyExistsError as error:

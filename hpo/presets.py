@@ -38,6 +38,10 @@ class Preset:
     def space(self) -> SearchSpace:
         return SearchSpace.default().with_overrides(self.space_overrides)
 
+    def enqueue(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """The enqueued trials as ``(params, user_attrs)`` pairs for `hpo.studies.create_study`."""
+        return [(trial.params, {"factor": trial.factor, "setting": trial.setting}) for trial in self.enqueued]
+
 
 def _variation(factor: str, setting: str, **changes: Any) -> SeedTrial:
     params = {**BASELINE, **changes}
