@@ -162,10 +162,9 @@ def read_scan(path: Path) -> np.ndarray:
     DICOM goes through ``dicom_to_float`` (rescale, MONOCHROME1); PNG and JPEG through the folder
     source's reader (colour to luminance, 16-bit kept).
     """
-    from objectives.data.folder import _read_gray
-    from objectives.data.mdai import _read_dicom
+    from objectives.data.readers import read_dicom, read_gray
 
-    pixels = _read_dicom(str(path)) if path.suffix.lower() == ".dcm" else _read_gray(path)
+    pixels = read_dicom(path) if path.suffix.lower() == ".dcm" else read_gray(path)
     if pixels.ndim != 2:
         raise ValueError(f"expected a grayscale image, but got shape {pixels.shape!r}")
     return pixels
@@ -217,11 +216,11 @@ def overlay(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         mask: 2-D {0, 1} mask of the same shape.
     """
     from objectives.data.preprocess import normalize
-    from objectives.figures import _PREDICTION, _overlay
+    from objectives.figures import PREDICTION_COLOUR, overlay_mask
 
     if image.shape != mask.shape:
         raise ValueError(f"image and mask differ in shape: {image.shape!r} vs {mask.shape!r}")
-    return _overlay(normalize(image), mask.astype(bool), _PREDICTION)
+    return overlay_mask(normalize(image), mask.astype(bool), PREDICTION_COLOUR)
 
 
 @dataclass(frozen=True)

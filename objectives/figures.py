@@ -7,13 +7,14 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw
 
-__all__ = ["prediction_figure"]
+__all__ = ["PREDICTION_COLOUR", "TRUTH_COLOUR", "overlay_mask", "prediction_figure"]
 
-_TRUTH = np.array([40, 200, 80], dtype=np.float32)  # green
-_PREDICTION = np.array([230, 60, 50], dtype=np.float32)  # red
+TRUTH_COLOUR = np.array([40, 200, 80], dtype=np.float32)  # green
+PREDICTION_COLOUR = np.array([230, 60, 50], dtype=np.float32)  # red
 
 
-def _overlay(image: np.ndarray, mask: np.ndarray, colour: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+def overlay_mask(image: np.ndarray, mask: np.ndarray, colour: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+    """An RGB ``uint8`` picture of a 2-D image in [0, 1] with the mask's pixels tinted."""
     grey = np.repeat((np.clip(image, 0.0, 1.0) * 255.0)[..., None], 3, axis=-1)
     blended = np.where(mask[..., None], (1 - alpha) * grey + alpha * colour, grey)
     return blended.astype(np.uint8)
@@ -43,8 +44,8 @@ def prediction_figure(
         image = images[row, ..., 0]
         tiles = [
             np.repeat((np.clip(image, 0, 1) * 255).astype(np.uint8)[..., None], 3, axis=-1),
-            _overlay(image, masks[row, ..., 0] >= 0.5, _TRUTH),
-            _overlay(image, predictions[row, ..., 0] >= 0.5, _PREDICTION),
+            overlay_mask(image, masks[row, ..., 0] >= 0.5, TRUTH_COLOUR),
+            overlay_mask(image, predictions[row, ..., 0] >= 0.5, PREDICTION_COLOUR),
         ]
         top = row * (tile + header)
         titles = ["X-ray", "ground truth", "prediction"]

@@ -165,10 +165,8 @@ class LungObjective:
         return result.val_dice
 
     def _upload(self, trial: optuna.trial.Trial, model: Any, data: TrainingData, result: TrainResult) -> None:
-        from optuna.artifacts import upload_artifact
         from optuna.trial import TrialState
 
-        assert self.artifact_store is not None
         shown = slice(0, 4)
         predictions = model.predict(data.val_images[shown], verbose=0)
         scores = metrics.dice_per_image(data.val_masks[shown], predictions)
@@ -178,24 +176,18 @@ class LungObjective:
         with tempfile.TemporaryDirectory(prefix="lung-hpo-") as folder:
             figure_path = Path(folder) / FIGURE_ARTIFACT
             figure_path.write_bytes(figure)
-            trial.set_user_attr(
-                "figure_artifact_id",
-                upload_artifact(
-                    artifact_store=self.artifact_store,
-                    file_path=str(figure_path),
-                    study_or_trial=trial,
-                    mimetype="image/png",
-                ),
-            )
+            self._attach(trial, figure_path, "figure_artifact_id", "image/png")
             if result.val_dice > best_so_far:
                 model_path = Path(folder) / MODEL_ARTIFACT
                 model.save(model_path)
-                trial.set_user_attr(
-                    "model_artifact_id",
-                    upload_artifact(
-                        artifact_store=self.artifact_store,
-                        file_path=str(model_path),
-                        study_or_trial=trial,
-                        mimetype="application/octet-stream",
-                    ),
-                )
+                self._attach(trial, model_path, "model_artifact_id", "application/octet-stream")
+
+    def _attach(self, trial: optuna.trial.Trial, path: Path, attribute: str, mimetype: str) -> None:
+        """Uploads a file as the trial's artifact and records its id under ``attribute``."""
+        from optuna.artifacts import upload_artifact
+
+        assert self.artifact_store is not None
+        artifact_id = upload_artifact(
+            artifact_store=self.artifact_store, file_path=str(path), study_or_trial=trial, mimetype=mimetype
+        )
+        trial.set_user_attr(attribute, artifact_id)

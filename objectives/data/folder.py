@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from objectives.data.cache import file_fingerprint
 from objectives.data.dataset import Dataset, DataSourceError, Skipped
 from objectives.data.preprocess import binarize_mask, prepare_image, prepare_mask
+from objectives.data.readers import read_gray
 
 __all__ = ["IMAGE_SUFFIXES", "FolderLayout", "find_layout", "folder_fingerprint", "load_folder"]
 
@@ -104,20 +104,11 @@ def _mask_index(folder: Path) -> dict[str, Path]:
     return index
 
 
-def _read_gray(path: Path) -> np.ndarray:
-    """A 2-D array of the file's gray values; colour files are converted to luminance."""
-    with Image.open(path) as picture:
-        picture.load()
-        if picture.mode not in ("L", "I", "I;16", "F"):
-            picture = picture.convert("L")
-        return np.asarray(picture)
-
-
 def _read_pair(image_path: Path, mask_paths: list[Path], root: Path) -> tuple[np.ndarray, np.ndarray] | Skipped:
     """The image and its combined mask, or the reason the pair cannot be used."""
     item = image_path.relative_to(root).as_posix()
     try:
-        image = _read_gray(image_path)
+        image = read_gray(image_path)
     except Exception as error:  # Pillow raises many types for damaged files
         return Skipped(item, f"unreadable image: {error}")
     if image.ndim != 2:
@@ -126,7 +117,7 @@ def _read_pair(image_path: Path, mask_paths: list[Path], root: Path) -> tuple[np
     for mask_path in mask_paths:
         mask_item = mask_path.relative_to(root).as_posix()
         try:
-            mask = _read_gray(mask_path)
+            mask = read_gray(mask_path)
         except Exception as error:
             return Skipped(item, f"unreadable mask {mask_item}: {error}")
         if mask.shape != image.shape:

@@ -60,7 +60,8 @@ from PIL import Image, ImageDraw
 
 from objectives.data.cache import file_fingerprint
 from objectives.data.dataset import Dataset, DataSourceError, Skipped
-from objectives.data.preprocess import dicom_to_float, prepare_image, prepare_mask
+from objectives.data.preprocess import prepare_image, prepare_mask
+from objectives.data.readers import read_dicom
 
 __all__ = [
     "AREA_MODES",
@@ -330,12 +331,6 @@ def _rasterise(
     return mask
 
 
-def _read_dicom(path: str) -> np.ndarray:
-    import pydicom
-
-    return dicom_to_float(pydicom.dcmread(path))
-
-
 _Annotation = dict[str, Any]
 _ImageAnnotations = dict[str, list[tuple[Any, list[_Annotation]]]]  # image path -> per dataset
 
@@ -397,7 +392,7 @@ def _image_and_mask(
 ) -> tuple[np.ndarray, np.ndarray] | str:
     """Decodes one DICOM and merges its annotations; a reason string when that fails."""
     try:
-        pixels = _read_dicom(image_id)
+        pixels = read_dicom(image_id)
     except Exception as error:  # pydicom raises many types for damaged files
         return f"unreadable DICOM: {type(error).__name__}: {error}"
     mdai = _import_mdai()
