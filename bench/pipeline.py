@@ -61,7 +61,7 @@ def _legacy_batches(images: np.ndarray, masks: np.ndarray, batch_size: int, step
             warped = [np.flipud(a) for a in warped]
         return warped[0], (warped[1] >= 0.5).astype(np.float32)
 
-    class _Legacy(keras.utils.PyDataset):
+    class _Legacy(keras.utils.PyDataset):  # type: ignore[name-defined]  # a module bound at run time
         def __init__(self) -> None:
             super().__init__(workers=1, use_multiprocessing=False)
 
@@ -79,12 +79,12 @@ def _legacy_batches(images: np.ndarray, masks: np.ndarray, batch_size: int, step
     return _Legacy()
 
 
-def _timed_fit(model: Any, feed: Any, epochs: int, steps: int, batch_size: int, arrays: bool) -> float:
+def timed_fit(model: Any, feed: Any, epochs: int, steps: int, batch_size: int, arrays: bool) -> float:
     """Images per second over the epochs after the first."""
     keras = import_keras()
     times: list[float] = []
 
-    class _EpochTimer(keras.callbacks.Callback):
+    class _EpochTimer(keras.callbacks.Callback):  # type: ignore[name-defined]  # a module bound at run time
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
             self.started = time.perf_counter()
 
@@ -157,7 +157,7 @@ def main() -> None:
     rows = []
     ceiling = None
     for name, feed, arrays in variants:
-        throughput = _timed_fit(fresh_model(), feed, epochs, steps, batch, arrays)
+        throughput = timed_fit(fresh_model(), feed, epochs, steps, batch, arrays)
         ceiling = ceiling or throughput
         row = {"pipeline": name, "train images/s": throughput, "ratio to bare fit": throughput / ceiling}
         row["augmentation-only images/s"] = "—" if arrays else _augmentation_only(feed, steps, batch)

@@ -7,6 +7,9 @@ trained, wall time, and the epochs spent until a trial first came within 0.005 D
 grid's best. ``--steps-per-epoch`` shrinks every epoch alike (the researchers used 100) so the
 comparison fits a CPU; both studies use the same value.
 
+The grid study's report (``hpo report``: the researchers' one-factor-at-a-time tables, on real
+data) is written to ``bench/results/seed-report/``.
+
 Run: ``python -m bench.search [--steps-per-epoch 10] [--tpe-trials 20]``.
 """
 
@@ -15,13 +18,15 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import optuna
 
-from bench.common import machine, publish
+from bench.common import RESULTS, machine, publish
 from bench.real_data import DEFAULT_DATA
 from hpo.presets import PRESETS
+from hpo.report import report_study
 from hpo.studies import create_study, make_spec, run_trials
 from objectives.data import parse_source
 from objectives.space import SearchSpace
@@ -77,6 +82,7 @@ def main() -> None:
         grid_spec = make_spec(source, grid_space, sampler="random", pruner="none",
                               n_trials=len(PRESETS["seed"].enqueued), seed=arguments.seed)  # fmt: skip
         grid, grid_seconds = _run(storage, "grid", grid_spec)
+        report_study(storage, "grid", Path(folder) / "no-artifacts", RESULTS / "seed-report")
         tpe_spec = make_spec(source, tpe_space, sampler="tpe", pruner="median", n_trials=arguments.tpe_trials,
                              seed=arguments.seed)  # fmt: skip
         tpe, tpe_seconds = _run(storage, "tpe", tpe_spec)

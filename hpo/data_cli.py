@@ -51,7 +51,10 @@ def inspect(
         str, typer.Option(envvar="MDAI_DOMAIN", help="MD.ai host for mdai: sources.")
     ] = "public.md.ai",
 ) -> None:
-    """Load SOURCE and report images, original sizes, lung fractions and skipped files."""
+    """Load SOURCE and report images, original sizes, lung fractions and skipped files.
+
+    Example: [bold]hpo data inspect folder:data/shenzhen --preview preview.png[/]
+    """
     from objectives.data import DataSourceError, inspect_dataset, load_dataset, parse_source
     from objectives.data import write_preview as save_preview
 

@@ -122,3 +122,41 @@ def test_demo_runs_and_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert "Resuming study demo (2 trials done)" in second.output
     study = optuna.load_study(study_name="demo", storage="sqlite:///hpo.db")
     assert len(study.trials) == 2
+
+
+def test_ctrl_c_requeues_the_running_trial(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    storage = _storage(tmp_path)
+    space = write_tiny_space(tmp_path)
+    space.write_text(space.read_text().replace("steps_per_epoch = 2", "steps_per_epoch = 40"))
+    create = ["study", "create", "c", "--storage", storage, "--data", "synthetic:12", "--space", str(space),
+              "--n-trials", "1", "--val-fraction", "0.25"]  # fmt: skip
+    assert runner.invoke(app, create).exit_code == 0
+    log = tmp_path / "worker.log"
+    with log.open("w") as sink:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "hpo", "worker", "c", "--storage", storage], stdout=sink, stderr=subprocess.STDOUT
+        )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        running = optuna.load_study(study_name="c", storage=storage).get_trials(
+            states=(optuna.trial.TrialState.RUNNING,)
+        )
+        if running and running[0].intermediate_values:
+            break
+        time.sleep(0.3)
+    else:
+        worker.kill()
+        pytest.fail("no trial reported an epoch in time:\n" + log.read_text())
+    worker.send_signal(signal.SIGINT)
+    assert worker.wait(timeout=60) != 0
+    interrupted = running[0].number
+
+    study = optuna.load_study(study_name="c", storage=storage)
+    trials = {trial.number: trial for trial in study.trials}
+    assert trials[interrupted].state == optuna.trial.TrialState.FAIL
+    (queued,) = [t for t in trials.values() if t.state == optuna.trial.TrialState.WAITING]
+    assert queued.user_attrs["retry_of"] == interrupted
+    assert queued.system_attrs["fixed_params"] == trials[interrupted].params
