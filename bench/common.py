@@ -37,6 +37,7 @@ no figure below is typed by hand. Ratios compare against a baseline measured in 
 | DICE on real chest X-rays | `.venv/bin/python -m bench.real_data` |
 | storage cost with 1 to 8 workers | `.venv/bin/python -m bench.storage` |
 | search efficiency: seed grid vs pruned TPE | `.venv/bin/python -m bench.search` |
+| accelerator throughput (run it where a GPU is) | `.venv/bin/python -m bench.gpu` |
 
 """
 

@@ -29,6 +29,8 @@ from hpo.results_cli import register_results_commands
 from storage import DEFAULT_STORAGE_URL
 from storage.factory import DEFAULT_GRACE_PERIOD, DEFAULT_HEARTBEAT_INTERVAL
 
+DEFAULT_RECYCLE_AFTER = 10  # see hpo.workers: TensorFlow keeps ~50 MB per trained model
+
 __all__ = ["app", "main"]
 
 app = typer.Typer(
@@ -208,22 +210,39 @@ def worker(
     grace_period: Annotated[
         int, typer.Option(min=2, envvar="HPO_GRACE_PERIOD", help="Silent seconds before a trial is re-queued.")
     ] = DEFAULT_GRACE_PERIOD,
+    recycle_after: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            envvar="HPO_RECYCLE_AFTER",
+            help="Trials per worker process before a fresh one takes over, releasing the memory TensorFlow "
+            "keeps; 0 runs every trial in this process.",
+        ),
+    ] = DEFAULT_RECYCLE_AFTER,
+    in_process: Annotated[
+        bool, typer.Option(hidden=True, help="Run trials here (what the supervisor starts).")
+    ] = False,
 ) -> None:
     """Attach to a study and run trials until its budget is filled.
 
     Example: [bold]hpo worker lungs --storage postgresql://hpo@db/hpo --gpus 0,1[/]
     """
-    from hpo.workers import Heartbeat, run_worker, run_worker_pool
+    from hpo.studies import budget_filled, open_study
+    from hpo.workers import RECYCLE_EXIT_CODE, Heartbeat, run_worker, supervise_workers
 
     artifact_dir = resolve_artifact_dir(storage, artifacts)
+    heartbeat = Heartbeat(heartbeat_interval, grace_period)
     with clear_errors():
-        heartbeat = Heartbeat(heartbeat_interval, grace_period)
-        if gpus is not None or processes > 1:
-            devices = [gpu.strip() for gpu in gpus.split(",") if gpu.strip()] if gpus else [None] * processes
-            code = run_worker_pool(name, storage, artifact_dir, devices, timeout, error_console, heartbeat)
-            raise typer.Exit(code)
-        ran = run_worker(name, storage, artifact_dir, timeout, console, heartbeat)
-    console.print(f"Worker finished: {ran} trial(s) run.")
+        if in_process or (recycle_after == 0 and processes == 1 and gpus is None):
+            outcome = run_worker(name, storage, artifact_dir, timeout, console, heartbeat, recycle_after or None)
+            console.print(f"Worker finished: {outcome.trained} trial(s) run.")
+            raise typer.Exit(RECYCLE_EXIT_CODE if outcome.recycle else 0)
+        if budget_filled(open_study(storage, name)):  # also fails fast on a bad URL or study name
+            console.print("Worker finished: 0 trial(s) run; the study's budget is already filled.")
+            return
+        devices = [gpu.strip() for gpu in gpus.split(",") if gpu.strip()] if gpus else [None] * processes
+        code = supervise_workers(name, storage, artifact_dir, devices, timeout, console, heartbeat, recycle_after)
+    raise typer.Exit(code)
 
 
 @trial_app.command("replay")

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import optuna
 
 __all__ = [
+    "budget_filled",
     "StudyHandle",
     "StudyExistsError",
     "create_study",
@@ -172,6 +173,11 @@ class _BudgetGuard:
         return self._failures >= self.max_consecutive_failures
 
 
+def budget_filled(handle: StudyHandle) -> bool:
+    """Whether the study's finished trials already fill its budget."""
+    return _BudgetGuard(handle.spec.n_trials).budget_reached(handle.study)
+
+
 class SurplusTrial(RuntimeError):
     """Raised for a trial started after the study's budget was filled by others."""
 
@@ -182,8 +188,13 @@ def run_trials(
     timeout: float | None = None,
     keras_callbacks: KerasCallbackFactory | None = None,
     trial_callbacks: Sequence[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = (),
+    max_trials: int | None = None,
 ) -> int:
     """Runs trials until the study's budget is filled, ``timeout`` seconds pass, or trials keep failing.
+
+    Args:
+        max_trials: stop after training this many trials here, budget or not (a worker process
+            recycles itself this way, see `hpo.workers`).
 
     Returns:
         The number of trials this call trained (surplus trials it refused do not count).
@@ -213,11 +224,15 @@ def run_trials(
         trained.append(trial.number)
         return objective(trial)
 
+    def enough_here(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if max_trials is not None and len(trained) >= max_trials:
+            study.stop()
+
     try:
         study.optimize(
             guarded,
             timeout=timeout,
-            callbacks=[guard.after_trial, *trial_callbacks],
+            callbacks=[guard.after_trial, enough_here, *trial_callbacks],
             gc_after_trial=True,
             catch=(Exception,),
         )

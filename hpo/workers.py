@@ -1,27 +1,38 @@
-"""Worker processes that attach to a study: one in this process, or a pool of them.
+"""Worker processes that attach to a study, and the supervisor that keeps them fresh.
 
-A pool starts one child per GPU (each sees only its GPU through ``CUDA_VISIBLE_DEVICES``) or N
-children on the CPU. The storage URL reaches the children through the environment, never the
-command line, where ``ps`` would show its password.
+TensorFlow keeps about 50 MB of every `model.fit` after the model is gone, whatever
+`clear_session` and the garbage collector do (keras-team/keras#21090; `bench.memory` measures
+it). A worker therefore trains at most ``recycle_after`` trials in one process: a light
+supervisor, which never imports Keras, runs the worker as a child process and starts a fresh one
+whenever a child stops at that limit with the study still short of its budget.
+
+The supervisor starts one child per GPU (each sees only its GPU through ``CUDA_VISIBLE_DEVICES``)
+or N children on the CPU. The storage URL reaches the children through the environment, never
+the command line, where ``ps`` would show its password. Children die with their supervisor, so a
+killed worker leaves no orphan training behind.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 
-from hpo.studies import open_study, run_trials
+from hpo.studies import budget_filled, open_study, run_trials
 from storage import StorageError, mask_url
 from storage.factory import DEFAULT_GRACE_PERIOD, DEFAULT_HEARTBEAT_INTERVAL
 
-__all__ = ["Heartbeat", "run_worker", "run_worker_pool"]
+__all__ = ["RECYCLE_EXIT_CODE", "Heartbeat", "WorkerOutcome", "run_worker", "supervise_workers"]
+
+RECYCLE_EXIT_CODE = 75  # a child stopped at its trial limit and the study wants more (EX_TEMPFAIL)
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,12 @@ class Heartbeat:
         return {"HPO_HEARTBEAT_INTERVAL": str(self.interval), "HPO_GRACE_PERIOD": str(self.grace_period)}
 
 
+@dataclass(frozen=True)
+class WorkerOutcome:
+    trained: int  # trials this process trained
+    recycle: bool  # stopped at its trial limit while the study still needs trials
+
+
 def run_worker(
     name: str,
     storage_url: str,
@@ -42,10 +59,14 @@ def run_worker(
     timeout: float | None,
     console: Console,
     heartbeat: Heartbeat = Heartbeat(),
-) -> int:
-    """Runs trials of study ``name`` in this process until its budget is filled; returns how many.
+    max_trials: int | None = None,
+) -> WorkerOutcome:
+    """Runs trials of study ``name`` in this process until its budget is filled.
 
     The sampler's seed mixes in the process id, so concurrent workers explore different points.
+
+    Args:
+        max_trials: train at most this many here; the outcome says whether to start afresh.
     """
     import optuna
     import sqlalchemy
@@ -56,13 +77,13 @@ def run_worker(
 
     def report(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         value = "" if trial.value is None else f" DICE {trial.value:.4f}"
-        console.print(
-            f"[{os.getpid()}] trial #{trial.number} {trial.state.name.lower()}{value}",
-            highlight=False,
-        )
+        console.print(f"[{os.getpid()}] trial #{trial.number} {trial.state.name.lower()}{value}", highlight=False)
 
+    started = time.monotonic()
     try:
-        return run_trials(handle, artifact_dir=artifact_dir, timeout=timeout, trial_callbacks=[report])
+        trained = run_trials(
+            handle, artifact_dir=artifact_dir, timeout=timeout, trial_callbacks=[report], max_trials=max_trials
+        )
     except (optuna.exceptions.StorageInternalError, sqlalchemy.exc.SQLAlchemyError) as error:
         # The database went away between trials (a restart, a network cut). Nothing is lost: a
         # trial it interrupted is failed by the heartbeat and re-queued for the next worker.
@@ -70,9 +91,27 @@ def run_worker(
         raise StorageError(
             f"lost the connection to {mask_url(storage_url)} ({reason}); run `hpo worker {name}` again to continue"
         ) from None
+    out_of_time = timeout is not None and time.monotonic() - started >= timeout
+    at_limit = max_trials is not None and trained >= max_trials
+    return WorkerOutcome(trained, recycle=at_limit and not out_of_time and not budget_filled(handle))
 
 
-def run_worker_pool(
+def _die_with_parent() -> None:
+    """In a child: ask Linux to SIGKILL it when its supervisor dies (no orphaned trainings)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+@dataclass
+class _Slot:
+    """One worker position of the supervisor: a device and the child currently filling it."""
+
+    device: str | None
+    child: subprocess.Popen[bytes] | None = None
+
+
+def supervise_workers(
     name: str,
     storage_url: str,
     artifact_dir: Path,
@@ -80,32 +119,50 @@ def run_worker_pool(
     timeout: float | None,
     console: Console,
     heartbeat: Heartbeat = Heartbeat(),
+    recycle_after: int = 10,
 ) -> int:
-    """Starts one ``hpo worker`` child per entry of ``devices`` and waits for them all.
+    """Runs one worker child per entry of ``devices``, replacing each that stops to recycle.
 
     Args:
         devices: a GPU id per child, or ``None`` for a CPU-only child.
+        recycle_after: trials per child process before a fresh one takes over.
 
     Returns:
-        0 if every child succeeded, else the first non-zero exit code.
+        0 if every child ended well, else the first non-zero exit code.
     """
-    children = []
-    for device in devices:
-        env = dict(
-            os.environ,
-            HPO_STORAGE=storage_url,
-            CUDA_VISIBLE_DEVICES=device if device is not None else "",
-        )
-        command = [sys.executable, "-m", "hpo", "worker", name, "--artifacts", str(artifact_dir)]
-        if timeout is not None:
-            command += ["--timeout", str(timeout)]
-        children.append(subprocess.Popen(command, env=env))
-    console.print(f"Started {len(children)} worker processes: {', '.join(str(c.pid) for c in children)}")
+    deadline = None if timeout is None else time.monotonic() + timeout
+    slots = [_Slot(device) for device in devices]
+    codes: list[int] = []
+
+    def start(slot: _Slot) -> None:
+        env = dict(os.environ, HPO_STORAGE=storage_url, **heartbeat.environment())
+        env["CUDA_VISIBLE_DEVICES"] = slot.device if slot.device is not None else ""
+        command = [sys.executable, "-m", "hpo", "worker", name, "--artifacts", str(artifact_dir),
+                   "--in-process", "--recycle-after", str(recycle_after)]  # fmt: skip
+        if deadline is not None:
+            command += ["--timeout", f"{max(1.0, deadline - time.monotonic()):.0f}"]
+        # Its own session: a terminal's Ctrl-C reaches the supervisor alone, which forwards it once.
+        slot.child = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent, start_new_session=True)
+
+    for slot in slots:
+        start(slot)
+    console.print(f"Started {len(slots)} worker process(es); each is replaced after {recycle_after} trials.")
     try:
-        codes = [child.wait() for child in children]
+        while any(slot.child is not None for slot in slots):
+            for slot in slots:
+                code = slot.child.poll() if slot.child is not None else None
+                if code is None:
+                    continue
+                slot.child = None
+                if code == RECYCLE_EXIT_CODE and (deadline is None or time.monotonic() < deadline):
+                    start(slot)
+                elif code != RECYCLE_EXIT_CODE:
+                    codes.append(code)
+            time.sleep(0.2)
     except KeyboardInterrupt:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        codes = [child.wait() for child in children]
+        for slot in slots:
+            if slot.child is not None and slot.child.poll() is None:
+                slot.child.send_signal(signal.SIGINT)
+        codes += [slot.child.wait() for slot in slots if slot.child is not None]
+        codes.append(130)
     return next((code for code in codes if code != 0), 0)

@@ -7,7 +7,9 @@ every earlier one also uploads its model in Keras format.
 
 from __future__ import annotations
 
+import os
 import platform
+import socket
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -141,6 +143,7 @@ class LungObjective:
 
         seed = self.base_seed + trial.number
         trial.set_user_attr("seed", seed)
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         for key, value in runtime_versions().items():
             trial.set_user_attr(key, value)
         started = time.perf_counter()

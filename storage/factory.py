@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 DEFAULT_STORAGE_URL = "sqlite:///hpo.db"
+_SQLITE_BUSY_TIMEOUT = 60  # seconds a SQLite write waits for a lock
 # Seconds between two heartbeats of a running trial: one small UPDATE each.
 DEFAULT_HEARTBEAT_INTERVAL = 10
 # Seconds without a heartbeat before a trial counts as dead; several intervals, so a busy server
@@ -154,6 +155,10 @@ def _open_rdb(
             "pool_pre_ping": True,
             "connect_args": _connect_args(connect_timeout),
         }
+    elif target.kind is StorageKind.SQLITE:
+        # The heartbeat thread writes beside the trial; on a loaded machine a write can wait for
+        # the other longer than SQLite's default 5 s before "database is locked".
+        engine_kwargs = {"connect_args": {"timeout": _SQLITE_BUSY_TIMEOUT}}
     # Optuna formats the URL as a template ({SCHEMA_VERSION}); braces in a password must survive.
     template = target.url.replace("{", "{{").replace("}", "}}")
     try:

@@ -130,7 +130,9 @@ def test_ctrl_c_requeues_the_running_trial(tmp_path: Path) -> None:
 
     storage = _storage(tmp_path)
     space = write_tiny_space(tmp_path)
-    space.write_text(space.read_text().replace("steps_per_epoch = 2", "steps_per_epoch = 40"))
+    # Many long epochs, so the trial is still training when the signal arrives, however loaded the machine.
+    tiny = space.read_text().replace("steps_per_epoch = 2", "steps_per_epoch = 40")
+    space.write_text(tiny.replace("max_epochs = 2", "max_epochs = 50").replace("patience = 2", "patience = 50"))
     create = ["study", "create", "c", "--storage", storage, "--data", "synthetic:12", "--space", str(space),
               "--n-trials", "1", "--val-fraction", "0.25"]  # fmt: skip
     assert runner.invoke(app, create).exit_code == 0
@@ -160,3 +162,16 @@ def test_ctrl_c_requeues_the_running_trial(tmp_path: Path) -> None:
     (queued,) = [t for t in trials.values() if t.state == optuna.trial.TrialState.WAITING]
     assert queued.user_attrs["retry_of"] == interrupted
     assert queued.system_attrs["fixed_params"] == trials[interrupted].params
+
+
+def test_worker_processes_are_recycled(tmp_path: Path) -> None:
+    storage = _storage(tmp_path)
+    space = write_tiny_space(tmp_path)
+    create = ["study", "create", "r", "--storage", storage, "--data", "synthetic:12", "--space", str(space),
+              "--n-trials", "3", "--val-fraction", "0.25"]  # fmt: skip
+    assert runner.invoke(app, create).exit_code == 0
+    result = runner.invoke(app, ["worker", "r", "--storage", storage, "--recycle-after", "1"])
+    assert result.exit_code == 0, result.output
+    trials = optuna.load_study(study_name="r", storage=storage).trials
+    assert len(trials) == 3
+    assert len({trial.user_attrs["worker"] for trial in trials}) == 3  # one fresh process per trial
