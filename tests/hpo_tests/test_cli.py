@@ -141,19 +141,23 @@ def test_ctrl_c_requeues_the_running_trial(tmp_path: Path) -> None:
         worker = subprocess.Popen(
             [sys.executable, "-m", "hpo", "worker", "c", "--storage", storage], stdout=sink, stderr=subprocess.STDOUT
         )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        running = optuna.load_study(study_name="c", storage=storage).get_trials(
-            states=(optuna.trial.TrialState.RUNNING,)
-        )
-        if running and running[0].intermediate_values:
-            break
-        time.sleep(0.3)
-    else:
-        worker.kill()
-        pytest.fail("no trial reported an epoch in time:\n" + log.read_text())
-    worker.send_signal(signal.SIGINT)
-    assert worker.wait(timeout=60) != 0
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            running = optuna.load_study(study_name="c", storage=storage).get_trials(
+                states=(optuna.trial.TrialState.RUNNING,)
+            )
+            if running and running[0].intermediate_values:
+                break
+            time.sleep(0.3)
+        else:
+            pytest.fail("no trial reported an epoch in time:\n" + log.read_text())
+        worker.send_signal(signal.SIGINT)
+        assert worker.wait(timeout=300) != 0, log.read_text()
+    finally:
+        if worker.poll() is None:  # never leave a worker behind for the next test
+            worker.kill()
+            worker.wait()
     interrupted = running[0].number
 
     study = optuna.load_study(study_name="c", storage=storage)

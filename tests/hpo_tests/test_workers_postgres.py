@@ -44,7 +44,12 @@ class _Worker:
             self.process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
 
     def finish(self, timeout: float = 300) -> tuple[int, str]:
-        code = self.process.wait(timeout=timeout)
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()  # never leave a worker behind for the next test
+            self.process.wait()
+            raise
         return code, self.log.read_text()
 
 
