@@ -19,8 +19,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +35,7 @@ from storage.factory import DEFAULT_GRACE_PERIOD, DEFAULT_HEARTBEAT_INTERVAL
 __all__ = ["RECYCLE_EXIT_CODE", "Heartbeat", "WorkerOutcome", "run_worker", "supervise_workers"]
 
 RECYCLE_EXIT_CODE = 75  # a child stopped at its trial limit and the study wants more (EX_TEMPFAIL)
+INTERRUPT_GRACE_S = 30.0  # after Ctrl-C, seconds to fail and re-queue the trial before a hard exit
 
 
 @dataclass(frozen=True)
@@ -81,9 +84,10 @@ def run_worker(
 
     started = time.monotonic()
     try:
-        trained = run_trials(
-            handle, artifact_dir=artifact_dir, timeout=timeout, trial_callbacks=[report], max_trials=max_trials
-        )
+        with _exit_after_interrupt(INTERRUPT_GRACE_S):
+            trained = run_trials(
+                handle, artifact_dir=artifact_dir, timeout=timeout, trial_callbacks=[report], max_trials=max_trials
+            )
     except (optuna.exceptions.StorageInternalError, sqlalchemy.exc.SQLAlchemyError) as error:
         # The database went away between trials (a restart, a network cut). Nothing is lost: a
         # trial it interrupted is failed by the heartbeat and re-queued for the next worker.
@@ -94,6 +98,31 @@ def run_worker(
     out_of_time = timeout is not None and time.monotonic() - started >= timeout
     at_limit = max_trials is not None and trained >= max_trials
     return WorkerOutcome(trained, recycle=at_limit and not out_of_time and not budget_filled(handle))
+
+
+@contextmanager
+def _exit_after_interrupt(grace_s: float) -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt as usual, and ends the process ``grace_s`` later regardless.
+
+    The interrupt fails and re-queues the running trial on its way out. Interrupting TensorFlow in
+    the middle of a training step has been seen to hang the process instead; the watchdog ends
+    it then, and the heartbeat re-queues the trial that never got marked.
+    """
+
+    def interrupted(signum: int, frame: object) -> None:
+        watchdog = threading.Timer(grace_s, lambda: os._exit(130))
+        watchdog.daemon = True
+        watchdog.start()
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _die_with_parent() -> None:
