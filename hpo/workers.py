@@ -192,6 +192,12 @@ def supervise_workers(
         for slot in slots:
             if slot.child is not None and slot.child.poll() is None:
                 slot.child.send_signal(signal.SIGINT)
-        codes += [slot.child.wait() for slot in slots if slot.child is not None]
+        for slot in slots:
+            if slot.child is not None:
+                try:
+                    codes.append(slot.child.wait(timeout=INTERRUPT_GRACE_S + 5))
+                except subprocess.TimeoutExpired:  # the heartbeat re-queues its trial
+                    slot.child.kill()
+                    codes.append(slot.child.wait())
         codes.append(130)
     return next((code for code in codes if code != 0), 0)

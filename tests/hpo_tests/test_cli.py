@@ -138,8 +138,13 @@ def test_ctrl_c_requeues_the_running_trial(tmp_path: Path) -> None:
     assert runner.invoke(app, create).exit_code == 0
     log = tmp_path / "worker.log"
     with log.open("w") as sink:
+        # As from a terminal: a runner started in the background inherits SIGINT ignored, and
+        # Python would keep ignoring it.
         worker = subprocess.Popen(
-            [sys.executable, "-m", "hpo", "worker", "c", "--storage", storage], stdout=sink, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "hpo", "worker", "c", "--storage", storage],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
     try:
         deadline = time.monotonic() + 300
