@@ -88,16 +88,32 @@ def run_worker(
             trained = run_trials(
                 handle, artifact_dir=artifact_dir, timeout=timeout, trial_callbacks=[report], max_trials=max_trials
             )
-    except (optuna.exceptions.StorageInternalError, sqlalchemy.exc.SQLAlchemyError) as error:
-        # The database went away between trials (a restart, a network cut). Nothing is lost: a
-        # trial it interrupted is failed by the heartbeat and re-queued for the next worker.
-        reason = " ".join(str(error.__cause__ or error).split("(Background on")[0].split())[:300]
+    except Exception as error:
+        # The database went away (a restart, a network cut). Nothing is lost: a trial it
+        # interrupted is failed by the heartbeat and re-queued for the next worker. Optuna may
+        # surface it as another error raised while handling the database one, so walk the chain.
+        storage_error = _storage_cause(error, (optuna.exceptions.StorageInternalError, sqlalchemy.exc.SQLAlchemyError))
+        if storage_error is None:
+            raise
+        reason = " ".join(str(storage_error.__cause__ or storage_error).split("(Background on")[0].split())[:300]
         raise StorageError(
             f"lost the connection to {mask_url(storage_url)} ({reason}); run `hpo worker {name}` again to continue"
         ) from None
     out_of_time = timeout is not None and time.monotonic() - started >= timeout
     at_limit = max_trials is not None and trained >= max_trials
     return WorkerOutcome(trained, recycle=at_limit and not out_of_time and not budget_filled(handle))
+
+
+def _storage_cause(error: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseException | None:
+    """The first exception of ``kinds`` in ``error``'s cause and context chain, if any."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kinds):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 @contextmanager
