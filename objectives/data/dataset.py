@@ -41,6 +41,24 @@ class Dataset:
         if self.original_sizes and len(self.original_sizes) != len(self.images):
             raise ValueError(f"got {len(self.original_sizes)} original sizes for {len(self.images)} images")
 
+    @classmethod
+    def from_images(
+        cls,
+        images: list[np.ndarray],
+        masks: list[np.ndarray],
+        names: list[str],
+        skipped: list[Skipped],
+        original_sizes: list[tuple[int, int]],
+    ) -> Dataset:
+        """Stacks per-image 2-D arrays, as every file source collects them, into a dataset."""
+        return cls(
+            images=np.stack(images)[..., None],
+            masks=np.stack(masks)[..., None],
+            names=tuple(names),
+            skipped=tuple(skipped),
+            original_sizes=tuple(original_sizes),
+        )
+
     def __len__(self) -> int:
         return len(self.images)
 

@@ -164,10 +164,4 @@ def load_folder(root: Path, image_size: int) -> Dataset:
             f"no usable image in {str(root)!r}: all {len(image_files)} images were skipped, "
             f"e.g. {skipped[0].item}: {skipped[0].reason}"
         )
-    return Dataset(
-        images=np.stack(images)[..., None],
-        masks=np.stack(masks)[..., None],
-        names=tuple(names),
-        skipped=tuple(skipped),
-        original_sizes=tuple(sizes),
-    )
+    return Dataset.from_images(images, masks, names, skipped, sizes)

@@ -449,10 +449,4 @@ def load_export(
             f"{unreadable} unreadable, {unannotated} without an annotation "
             f"of the chosen labels ({', '.join(chosen)})"
         )
-    return Dataset(
-        images=np.stack(images)[..., None],
-        masks=np.stack(masks)[..., None],
-        names=tuple(names),
-        skipped=tuple(skipped),
-        original_sizes=tuple(sizes),
-    )
+    return Dataset.from_images(images, masks, names, skipped, sizes)
