@@ -30,11 +30,20 @@ ACCEPTED_FORMS = (
     "sqlite:///FILE, postgresql://USER:PASSWORD@HOST[:PORT]/DATABASE (or postgresql+psycopg2://...), journal:///FILE"
 )
 
-# The password runs to the last '@' of the token: an unescaped '@' in a password must not leave
-# its tail in view. Masking too much of a malformed URL is harmless; too little is not.
-_URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<password>\S*)(?P<tail>@)")
-# libpq key=value strings and ?password= query parameters.
-_KEY_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<password>'[^']*'|\"[^\"]*\"|[^\s&;,'\"]+)", re.IGNORECASE)
+# Where a URL starts in free text. What follows its '://' up to the next URL is searched for
+# credentials, so a password holding spaces or '@' is masked whole.
+_SCHEME = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://")
+# Characters a userinfo must hold percent-encoded, or parsers read it differently: SQLAlchemy
+# ends the password at the first '@' and hands the rest to the driver as the host name.
+_AMBIGUOUS = re.compile(r"[@/?#\s]+")
+# ?password= in a URL's query: its value runs to the next parameter, spaces included.
+_QUERY_PASSWORD = re.compile(r"(?P<head>[?&](?:pg)?password=)(?P<password>[^&#]*)", re.IGNORECASE)
+# libpq key=value strings, PGPASSWORD= and ?password= met in free text; an unclosed quote masks
+# the rest of the text.
+_KEY_PASSWORD = re.compile(
+    r"(?P<head>\b(?:pg)?password\s*=\s*)(?P<password>'(?:\\.|[^'\\])*'?|\"(?:\\.|[^\"\\])*\"?|[^\s&]+)",
+    re.IGNORECASE,
+)
 
 _SQLITE = "sqlite:///"
 _JOURNAL = "journal:///"
@@ -68,24 +77,42 @@ class StorageUrl:
 
 
 def mask_url(url: str) -> str:
-    """Replaces every password in ``url`` (or in any text holding URLs) with ``***``."""
-    text = _URL_PASSWORD.sub(lambda match: f"{match['head']}***{match['tail']}", url)
+    """Replaces every password in ``url`` (or in any text holding URLs) with ``***``.
+
+    A URL's userinfo runs from its '://' to its last '@' and its password from the first ':' of
+    the userinfo, so spaces and '@' in a password are masked with it. When the user name itself
+    is in doubt (it holds '@', '/', '?', '#' or whitespace) the whole userinfo goes.
+
+    Args:
+        url: A URL, or text such as an error message that may hold several.
+    """
+    text = _mask_whole_url(url) if _SCHEME.match(url) else url
+    text = _mask_embedded_urls(text)
     return _KEY_PASSWORD.sub(lambda match: f"{match['head']}***", text)
 
 
 def url_password(url: str) -> str | None:
-    """The password written in ``url`` (still percent-encoded), or None when it has none."""
-    match = _URL_PASSWORD.search(url) or _KEY_PASSWORD.search(url)
-    if match is None or not match["password"]:
+    """The password written in ``url`` (still percent-encoded), or None when it has none.
+
+    Args:
+        url: A URL with the password in its userinfo or in a ``password=`` parameter.
+    """
+    scheme = _SCHEME.search(url)
+    userinfo = None if scheme is None else _split_userinfo(url[scheme.end() :])[0]
+    if userinfo is not None and ":" in userinfo:
+        return userinfo.partition(":")[2] or None
+    match = _QUERY_PASSWORD.search(url) or _KEY_PASSWORD.search(url)
+    if match is None:
         return None
-    return match["password"].strip("'\"")
+    return match["password"].strip("'\"") or None
 
 
 def sanitise(text: str, url: str) -> str:
     """``text`` folded onto one line, with the password of ``url`` masked wherever it shows.
 
     Drivers may echo a password outside a URL (a DSN, a quoted value), so the password itself
-    is scrubbed as well as anything that looks like a URL's or a key's password.
+    is scrubbed, percent-encoded and decoded, as well as anything that looks like a URL's or a
+    key's password.
 
     Args:
         text: An error message, possibly several lines long.
@@ -94,9 +121,18 @@ def sanitise(text: str, url: str) -> str:
     line = " ".join(text.split())
     password = url_password(url)
     if password:
-        for secret in sorted({password, unquote(password)}, key=len, reverse=True):
+        for secret in _spellings(password):
             line = line.replace(secret, "***")
     return mask_url(line)
+
+
+def _spellings(password: str) -> list[str]:
+    """The forms of ``password`` a message may show, longest first so none is left half done."""
+    spellings = {password, unquote(password)}
+    # An unencoded '@' splits a password for the driver: 'se@cret9' shows up as host 'cret9@...'.
+    # Pieces under three characters would scrub stray letters of the message.
+    spellings.update(piece for piece in _AMBIGUOUS.split(password) if len(piece) >= 3)
+    return sorted(spellings, key=len, reverse=True)
 
 
 def error_message(what: str, url: str, error: BaseException) -> str:
@@ -134,10 +170,69 @@ def parse_storage_url(url: str) -> StorageUrl:
         if name:
             return StorageUrl(StorageKind.JOURNAL, url, Path(name))
     elif url.startswith(_POSTGRES_PREFIXES):
+        _refuse_ambiguous_userinfo(url)
         normalised = _POSTGRES_DRIVER + url.partition("://")[2]
         _check_sqlalchemy_syntax(normalised)
         return StorageUrl(StorageKind.POSTGRESQL, normalised, None)
     raise StorageError(f"unsupported storage URL {mask_url(url)!r}: use {ACCEPTED_FORMS}")
+
+
+def _split_userinfo(after_scheme: str) -> tuple[str | None, str]:
+    """The userinfo (None when there is none) and what follows its '@', given the text after '://'."""
+    # A third slash means no authority at all: a file path may hold '@' (sqlite:///a@b.db).
+    if after_scheme.startswith("/"):
+        return None, after_scheme
+    userinfo, at, rest = after_scheme.rpartition("@")
+    return (userinfo, rest) if at else (None, after_scheme)
+
+
+def _is_ambiguous(text: str) -> bool:
+    return _AMBIGUOUS.search(text) is not None
+
+
+def _mask_credentials(after_scheme: str) -> str:
+    userinfo, rest = _split_userinfo(after_scheme)
+    if userinfo is None:
+        return after_scheme
+    user, colon, _ = userinfo.partition(":")
+    if _is_ambiguous(user):
+        return f"***@{rest}"
+    return f"{user}:***@{rest}" if colon else after_scheme
+
+
+def _mask_whole_url(url: str) -> str:
+    scheme, _, after_scheme = url.partition("://")
+    masked = _QUERY_PASSWORD.sub(lambda match: f"{match['head']}***", _mask_credentials(after_scheme))
+    return f"{scheme}://{masked}"
+
+
+def _mask_embedded_urls(text: str) -> str:
+    # Each URL's credentials are looked for up to where the next URL starts.
+    starts = list(_SCHEME.finditer(text))
+    if not starts:
+        return text
+    ends = [match.start() for match in starts[1:]] + [len(text)]
+    pieces = [text[: starts[0].start()]]
+    for match, end in zip(starts, ends, strict=True):
+        # A quoted URL ends at its closing quote: what a message says after it is not userinfo.
+        url_end = end
+        quote = text[match.start() - 1] if match.start() > 0 else ""
+        if quote in ("'", '"'):
+            closing = text.find(quote, match.end(), end)
+            url_end = closing if closing != -1 else end
+        pieces.append(match[0] + _mask_credentials(text[match.end() : url_end]) + text[url_end:end])
+    return "".join(pieces)
+
+
+def _refuse_ambiguous_userinfo(url: str) -> None:
+    scheme, _, after_scheme = url.partition("://")
+    userinfo, rest = _split_userinfo(after_scheme)
+    if userinfo is not None and _is_ambiguous(userinfo):
+        masked = f"{scheme}://***@{rest}"
+        raise StorageError(
+            f"ambiguous storage URL {masked!r}: percent-encode the user name or password "
+            "('@' as %40, a space as %20, '/' as %2F, '?' as %3F, '#' as %23)"
+        )
 
 
 def _check_sqlalchemy_syntax(url: str) -> None:
