@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_STORAGE_URL",
     "StorageError",
     "check_connection",
+    "connect_args",
     "open_storage",
 ]
 
@@ -63,8 +64,9 @@ def open_storage(
     grace_period: int = DEFAULT_GRACE_PERIOD,
     max_retry: int | None = DEFAULT_MAX_RETRY,
     connect_timeout: int = DEFAULT_CONNECT_TIMEOUT,
+    must_exist: bool = False,
 ) -> optuna.storages.BaseStorage:
-    """Opens the storage at ``url``, creating its tables or file if needed.
+    """Opens the storage at ``url``, creating its tables or file if needed (unless ``must_exist``).
 
     The connection is made here, not at the first trial, so a wrong URL, database or server
     fails in seconds with a ``StorageError`` rather than after the data has loaded.
@@ -77,6 +79,8 @@ def open_storage(
         max_retry: How many times a trial failed by the heartbeat is queued again; None for
             no limit.
         connect_timeout: Seconds to wait for a PostgreSQL server that does not answer.
+        must_exist: A file storage must be there already: reading a study or attaching a worker
+            must not leave an empty database behind a mistyped path.
 
     Raises:
         StorageError: The URL has no accepted form or the storage cannot be opened.
@@ -84,6 +88,11 @@ def open_storage(
     """
     _check_options(heartbeat_interval, grace_period, max_retry, connect_timeout)
     target = parse_storage_url(url)
+    if must_exist and target.path is not None and not target.path.is_file():
+        raise StorageError(
+            f"no storage at {mask_url(url)!r}: {str(target.path)!r} does not exist; create a study first "
+            "(hpo study create) or check --storage"
+        )
     if target.path is not None:
         _make_parent(target.path, url)
     if target.kind is StorageKind.JOURNAL:
@@ -153,7 +162,7 @@ def _open_rdb(
             # A connection the server dropped (restart, idle kill, failover) is replaced on
             # checkout instead of failing the worker's next query.
             "pool_pre_ping": True,
-            "connect_args": _connect_args(connect_timeout),
+            "connect_args": connect_args(connect_timeout),
         }
     elif target.kind is StorageKind.SQLITE:
         # The heartbeat thread writes beside the trial; on a loaded machine a write can wait for
@@ -188,7 +197,8 @@ def _open_journal(target: StorageUrl, url: str) -> optuna.storages.JournalStorag
         raise StorageError(error_message("cannot open storage", url, error)) from None
 
 
-def _connect_args(connect_timeout: int) -> dict[str, Any]:
+def connect_args(connect_timeout: int = DEFAULT_CONNECT_TIMEOUT) -> dict[str, Any]:
+    """psycopg2 connection settings shared by every connection lung-hpo opens to PostgreSQL."""
     return {
         "connect_timeout": connect_timeout,
         "application_name": _APPLICATION_NAME,
@@ -200,7 +210,7 @@ def _ping_postgres(target: StorageUrl, url: str, connect_timeout: int) -> None:
     import sqlalchemy
     from sqlalchemy.pool import NullPool
 
-    engine = sqlalchemy.create_engine(target.url, poolclass=NullPool, connect_args=_connect_args(connect_timeout))
+    engine = sqlalchemy.create_engine(target.url, poolclass=NullPool, connect_args=connect_args(connect_timeout))
     try:
         with engine.connect() as connection:
             connection.execute(sqlalchemy.text("SELECT 1"))
