@@ -217,6 +217,36 @@ def _candidates(distribution: Distribution) -> list[Scalar]:
     return [distribution.low, distribution.high]
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    """Parses a TOML file; every way it can fail is one `SearchSpaceError` naming the file."""
+    where = f"search-space file {str(path)!r}"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as error:
+        raise SearchSpaceError(f"{where} does not exist") from error
+    except IsADirectoryError as error:
+        raise SearchSpaceError(f"{where} is a directory; give a .toml file") from error
+    except PermissionError as error:
+        raise SearchSpaceError(f"{where} cannot be read: permission denied") from error
+    except OSError as error:
+        raise SearchSpaceError(f"{where} cannot be read: {error.strerror or error}") from error
+    try:
+        # utf-8-sig: a byte-order mark (left by some Windows editors) is still UTF-8.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise SearchSpaceError(
+            f"{where} must be UTF-8, but line {line} holds byte {data[error.start]:#04x}; save it as UTF-8"
+        ) from error
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        message = str(error)
+        if message.endswith("(at end of document)"):  # name the line there too
+            message = f"{message[:-1]}, after line {len(text.splitlines())})"
+        raise SearchSpaceError(f"{where} is not valid TOML: {message}") from error
+
+
 @dataclass(frozen=True)
 class SearchSpace:
     """A complete, validated space: every parameter has a distribution."""
@@ -253,12 +283,7 @@ class SearchSpace:
     @classmethod
     def from_toml(cls, path: Path, base: SearchSpace | None = None) -> SearchSpace:
         """Reads overrides from the ``[space]`` table of a TOML file."""
-        try:
-            document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError as error:
-            raise SearchSpaceError(f"search-space file {str(path)!r} does not exist") from error
-        except tomllib.TOMLDecodeError as error:
-            raise SearchSpaceError(f"search-space file {str(path)!r} is not valid TOML: {error}") from error
+        document = _read_toml(Path(path))
         unknown_tables = set(document) - {"space"}
         if unknown_tables:
             raise SearchSpaceError(
@@ -268,7 +293,10 @@ class SearchSpace:
         table = document.get("space", {})
         if not isinstance(table, dict):
             raise SearchSpaceError(f"search-space file {str(path)!r}: [space] must be a table")
-        return (base or cls.default()).with_overrides(table)
+        try:
+            return (base or cls.default()).with_overrides(table)
+        except SearchSpaceError as error:
+            raise SearchSpaceError(f"search-space file {str(path)!r}: {error}") from None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, the same shape a TOML file uses; `from_dict` reads it back."""

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import optuna
@@ -80,9 +82,79 @@ def test_invalid_files_name_the_bad_key(tmp_path: Path, body: str, message: str)
         SearchSpace.from_toml(path)
 
 
-def test_missing_file() -> None:
-    with pytest.raises(SearchSpaceError, match="does not exist"):
-        SearchSpace.from_toml(Path("/nonexistent/space.toml"))
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "missing.toml"
+    with pytest.raises(SearchSpaceError, match=f"^search-space file {re.escape(repr(str(path)))} does not exist$"):
+        SearchSpace.from_toml(path)
+
+
+def test_directory_is_not_a_file(tmp_path: Path) -> None:
+    with pytest.raises(SearchSpaceError, match=f"^search-space file {re.escape(repr(str(tmp_path)))} is a directory"):
+        SearchSpace.from_toml(tmp_path)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads any file")
+def test_unreadable_file(tmp_path: Path) -> None:
+    path = tmp_path / "space.toml"
+    path.write_text("[space]\n")
+    path.chmod(0)
+    try:
+        with pytest.raises(SearchSpaceError, match=f"{re.escape(repr(str(path)))} cannot be read: permission denied"):
+            SearchSpace.from_toml(path)
+    finally:
+        path.chmod(0o600)
+
+
+def test_other_os_errors_name_the_file(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "file.txt"
+    not_a_folder.write_text("")
+    path = not_a_folder / "space.toml"  # NotADirectoryError, an OSError the others do not cover
+    with pytest.raises(SearchSpaceError, match=f"{re.escape(repr(str(path)))} cannot be read: "):
+        SearchSpace.from_toml(path)
+
+
+def test_file_must_be_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "space.toml"
+    path.write_bytes("[space]\nloss = 'bce_dice' # café\n".encode("latin-1"))
+    with pytest.raises(
+        SearchSpaceError, match=f"{re.escape(repr(str(path)))} must be UTF-8, but line 2 holds byte 0xe9"
+    ):
+        SearchSpace.from_toml(path)
+
+
+def test_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "space.toml"
+    path.write_bytes(b"\xef\xbb\xbf[space]\nbatch_size = [16]\n")
+    assert SearchSpace.from_toml(path).distributions["batch_size"] == Choice((16,))
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ("[space]\nbatch_size = [8\nmax_epochs = 5\n", "(at line 3, column 1)"),
+        ("[space]\nbatch_size = [8\n", "(at end of document, after line 2)"),
+    ],
+)
+def test_invalid_toml_names_the_file_and_line(tmp_path: Path, body: str, where: str) -> None:
+    path = tmp_path / "space.toml"
+    path.write_text(body)
+    with pytest.raises(SearchSpaceError) as raised:
+        SearchSpace.from_toml(path)
+    message = str(raised.value)
+    assert message.startswith(f"search-space file {str(path)!r} is not valid TOML: ")
+    assert message.endswith(where)
+    assert "\n" not in message
+
+
+def test_misspelt_table_points_to_space(tmp_path: Path) -> None:
+    path = tmp_path / "space.toml"
+    path.write_text("[spaces]\nbatch_size = [8]\n")
+    with pytest.raises(SearchSpaceError) as raised:
+        SearchSpace.from_toml(path)
+    message = str(raised.value)
+    assert repr(str(path)) in message
+    assert "'spaces'" in message
+    assert "[space]" in message
 
 
 def test_round_trip_through_dict() -> None:
