@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 from objectives.space import SearchSpace
@@ -18,10 +19,13 @@ def build_sampler(name: str, seed: int | None, space: SearchSpace) -> optuna.sam
 
     if name == "tpe":
         # constant_liar keeps concurrent workers from sampling the same point; group handles the
-        # augmentation parameters that exist only when augmentation is on.
-        return optuna.samplers.TPESampler(
-            seed=seed, multivariate=True, group=True, constant_liar=True, n_startup_trials=5
-        )
+        # augmentation parameters that exist only when augmentation is on. Both are experimental
+        # in Optuna 5 and chosen on purpose, so users are not warned on every command.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(
+                seed=seed, multivariate=True, group=True, constant_liar=True, n_startup_trials=5
+            )
     if name == "gp":
         return optuna.samplers.GPSampler(seed=seed)
     if name == "random":

@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hpo.algorithms import build_pruner, build_sampler
+from hpo.defaults import DEFAULT_MAX_SKIPPED
 from hpo.spec import StudySpec, load_spec, save_spec
-from objectives.data import DataSource, load_dataset, make_split
+from objectives.data import DataSource, DataSourceError, Skipped, load_dataset, make_split
 from objectives.objective import DataProvider, KerasCallbackFactory, LungObjective
 from objectives.space import Choice, Fixed, SearchSpace, params_in_space
 from objectives.train import TrainResult
 from storage import open_artifact_store, open_storage
+from storage.locks import StudyLock
 
 if TYPE_CHECKING:
     import optuna
 
 __all__ = [
-    "budget_filled",
     "StudyHandle",
+    "TrialCounts",
+    "TrialInterrupted",
+    "budget_filled",
+    "count_trials",
     "StudyExistsError",
     "create_study",
     "finished_trials",
@@ -41,6 +48,7 @@ class StudyHandle:
 
     study: optuna.Study
     spec: StudySpec
+    storage_url: str
 
 
 def _finished_states() -> tuple[Any, ...]:
@@ -64,12 +72,35 @@ def make_spec(
     seed: int = 0,
     val_fraction: float = 0.2,
     preset: str = "",
-) -> StudySpec:
-    """Builds a spec, loading the data once to fix the seeded train/validation split."""
+    max_skipped: float = DEFAULT_MAX_SKIPPED,
+) -> tuple[StudySpec, tuple[Skipped, ...]]:
+    """Builds a spec, loading the data once to fix the seeded train/validation split.
+
+    Args:
+        max_skipped: the largest share of the source's items (images, annotations) that may be
+            unusable; above it the study is refused, since its data is not what the user meant.
+
+    Returns:
+        The spec, and what the source skipped and why (for the caller to show).
+
+    Raises:
+        DataSourceError: more than ``max_skipped`` of the source is unusable.
+    """
+    if not 0.0 <= max_skipped <= 1.0:
+        raise ValueError(f"max_skipped must be a share in [0, 1] but got {max_skipped!r}")
     sizes = space.distributions["image_size"]
     smallest = sizes.value if isinstance(sizes, Fixed) else min(sizes.values) if isinstance(sizes, Choice) else 64
-    count = len(load_dataset(data, int(smallest)))
-    return StudySpec(
+    dataset = load_dataset(data, int(smallest))
+    count, skipped = len(dataset), dataset.skipped
+    share = len(skipped) / (count + len(skipped)) if skipped else 0.0
+    if share > max_skipped:
+        examples = "; ".join(f"{entry.item}: {entry.reason}" for entry in skipped[:3])
+        raise DataSourceError(
+            f"{len(skipped)} of {count + len(skipped)} items of {data} are unusable ({share:.0%}, more than the "
+            f"{max_skipped:.0%} allowed), e.g. {examples}. See them all with `hpo data inspect`, or allow them "
+            "with --max-skipped"
+        )
+    spec = StudySpec(
         data=data,
         space=space,
         split=make_split(count, val_fraction, seed),
@@ -80,6 +111,7 @@ def make_spec(
         val_fraction=val_fraction,
         preset=preset,
     )
+    return spec, skipped
 
 
 def create_study(
@@ -112,74 +144,72 @@ def create_study(
     save_spec(study, spec)
     for params, user_attrs in enqueue:
         study.enqueue_trial(params_in_space(spec.space, params), user_attrs=user_attrs)
-    return StudyHandle(study, spec)
+    return StudyHandle(study, spec, storage_url)
 
 
-def open_study(storage_url: str, name: str, sampler_seed: int | None = None, **storage_options: int) -> StudyHandle:
+def open_study(storage_url: str, name: str, worker_seed: int | None = None, **storage_options: int) -> StudyHandle:
     """Attaches to an existing study and rebuilds its sampler and pruner from its spec.
 
     Args:
-        sampler_seed: ``None`` uses the spec's seed (one process); workers pass distinct seeds.
+        worker_seed: ``None`` seeds the sampler with the spec's seed (one process); concurrent
+            workers pass distinct numbers (their process ids), mixed into the spec's seed.
         storage_options: passed to `storage.open_storage` (heartbeat interval, grace period).
     """
     import optuna
 
-    storage = open_storage(storage_url, **storage_options)
+    storage = open_storage(storage_url, must_exist=True, **storage_options)
     try:
         study = optuna.load_study(study_name=name, storage=storage)
     except KeyError:
         known = sorted(summary.study_name for summary in optuna.get_all_study_summaries(storage))
         raise KeyError(f"no study named {name!r} in this storage; known studies: {known or 'none'}") from None
     spec = load_spec(study)
-    seed = spec.seed if sampler_seed is None else sampler_seed
+    seed = spec.seed if worker_seed is None else spec.seed * 100_003 + worker_seed
     study.sampler = build_sampler(spec.sampler, seed, spec.space)
     study.pruner = build_pruner(spec.pruner)
-    return StudyHandle(study, spec)
+    return StudyHandle(study, spec, storage_url)
 
 
-class _BudgetGuard:
-    """Keeps concurrent workers to the study-wide budget and stops a worker that only fails.
+@dataclass(frozen=True)
+class TrialCounts:
+    """Where a study stands against its budget, counted in one read of its trials."""
 
-    Optuna's own `MaxTrialsCallback` checks after a trial, so N workers may overshoot by N - 1.
-    Here a trial first counts the finished trials plus the running ones numbered before it; if
-    they already fill the budget, it is not run (it is marked failed with ``surplus`` set).
-    """
-
-    def __init__(self, budget: int, max_consecutive_failures: int = 3) -> None:
-        self.budget = budget
-        self.max_consecutive_failures = max_consecutive_failures
-        self._failures = 0
-
-    def budget_reached(self, study: optuna.Study, before_number: int | None = None) -> bool:
-        from optuna.trial import TrialState
-
-        trials = study.get_trials(deepcopy=False)
-        finished = sum(trial.state in _finished_states() for trial in trials)
-        running = sum(
-            trial.state == TrialState.RUNNING and before_number is not None and trial.number < before_number
-            for trial in trials
-        )
-        return finished + running >= self.budget
-
-    def after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        from optuna.trial import TrialState
-
-        self._failures = self._failures + 1 if trial.state == TrialState.FAIL else 0
-        if self.budget_reached(study) or self._failures >= self.max_consecutive_failures:
-            study.stop()
+    budget: int
+    finished: int  # complete or pruned: what fills the budget
+    running: int  # trained right now by a worker whose heartbeat is alive (stale ones are failed first)
+    waiting: int  # queued: enqueued configurations and retries of failed trials
 
     @property
-    def gave_up(self) -> bool:
-        return self._failures >= self.max_consecutive_failures
+    def done(self) -> bool:
+        return self.finished >= self.budget
+
+    @property
+    def room(self) -> bool:
+        """Whether one more trial may start: the running ones may all finish, and still leave a place."""
+        return self.finished + self.running < self.budget
+
+
+def count_trials(study: optuna.Study, budget: int) -> TrialCounts:
+    """The study's finished, running and waiting trials against ``budget``."""
+    from optuna.trial import TrialState
+
+    states = [trial.state for trial in study.get_trials(deepcopy=False)]
+    return TrialCounts(
+        budget=budget,
+        finished=sum(state in _finished_states() for state in states),
+        running=states.count(TrialState.RUNNING),
+        waiting=states.count(TrialState.WAITING),
+    )
 
 
 def budget_filled(handle: StudyHandle) -> bool:
     """Whether the study's finished trials already fill its budget."""
-    return _BudgetGuard(handle.spec.n_trials).budget_reached(handle.study)
+    return count_trials(handle.study, handle.spec.n_trials).done
 
 
-class SurplusTrial(RuntimeError):
-    """Raised for a trial started after the study's budget was filled by others."""
+WaitCallback = Callable[[TrialCounts], None]
+_WAIT_POLL_S = 1.0  # seconds between two looks at trials that other workers are running
+_MAX_CONSECUTIVE_FAILURES = 3  # a worker whose trials keep failing stops rather than burn the queue
 
 
 def run_trials(
@@ -189,60 +219,111 @@ def run_trials(
     keras_callbacks: KerasCallbackFactory | None = None,
     trial_callbacks: Sequence[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = (),
     max_trials: int | None = None,
+    max_wait: float | None = None,
+    on_wait: WaitCallback | None = None,
 ) -> int:
-    """Runs trials until the study's budget is filled, ``timeout`` seconds pass, or trials keep failing.
+    """Runs trials until finished trials fill the study's budget, time runs out, or trials keep failing.
+
+    Workers take turns, under a lock shared through the storage, to count the study's trials and
+    start the next one, so together they never run past the budget. When only trials that other
+    workers are running stand between the study and its budget, this worker waits: each of those
+    finishes, or its heartbeat goes stale (its worker died) and it is failed and queued again, and
+    then run here. A trial whose heartbeat is alive is left to its worker.
 
     Args:
+        timeout: start no trial after this many seconds (a running one is finished).
         max_trials: stop after training this many trials here, budget or not (a worker process
             recycles itself this way, see `hpo.workers`).
+        max_wait: leave after waiting this many seconds in a row for other workers' live trials
+            (they finish them); ``None`` waits as long as they run.
+        on_wait: called with the counts each time they change while this worker waits.
 
     Returns:
-        The number of trials this call trained (surplus trials it refused do not count).
+        The number of trials this call trained.
     """
+    from optuna.trial import TrialState
+
     study, spec = handle.study, handle.spec
-    guard = _BudgetGuard(spec.n_trials)
-    if guard.budget_reached(study):
-        return 0
-    store = open_artifact_store(artifact_dir) if artifact_dir is not None else None
+    deadline = None if timeout is None else time.monotonic() + timeout
+    lock = StudyLock(handle.storage_url, study.study_name)
     objective = LungObjective(
         spec.space,
         DataProvider(spec.data, spec.split),
         base_seed=spec.seed,
-        artifact_store=store,
+        artifact_store=open_artifact_store(artifact_dir) if artifact_dir is not None else None,
         keras_callbacks=keras_callbacks,
     )
-
-    running: list[int] = []
-    trained: list[int] = []
+    current: list[int] = []
+    states: list[TrialState] = []
 
     def guarded(trial: optuna.trial.Trial) -> float:
-        running[:] = [trial.number]
-        if guard.budget_reached(study, before_number=trial.number):
-            trial.set_user_attr("surplus", True)
-            study.stop()
-            raise SurplusTrial("not run: the study's budget was already filled by other trials")
-        trained.append(trial.number)
+        lock.release()  # the trial exists: other workers may count it and start theirs
+        current[:] = [trial.number]
         return objective(trial)
 
-    def enough_here(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        if max_trials is not None and len(trained) >= max_trials:
-            study.stop()
+    def record_state(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        states.append(trial.state)
 
+    waited_since: float | None = None
+    last_counts: TrialCounts | None = None
     try:
-        study.optimize(
-            guarded,
-            timeout=timeout,
-            callbacks=[guard.after_trial, enough_here, *trial_callbacks],
-            gc_after_trial=True,
-            catch=(Exception,),
-        )
+        while max_trials is None or len(states) < max_trials:
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            with lock:
+                _fail_stale_trials(study)
+                counts = count_trials(study, spec.n_trials)
+                if counts.done:
+                    break
+                if counts.room:
+                    waited_since = last_counts = None
+                    study.optimize(
+                        guarded,
+                        n_trials=1,
+                        callbacks=[record_state, *trial_callbacks],
+                        gc_after_trial=True,
+                        catch=(Exception,),
+                    )
+                    number = current.pop()
+                    if states[-_MAX_CONSECUTIVE_FAILURES:].count(TrialState.FAIL) == _MAX_CONSECUTIVE_FAILURES:
+                        failure = study.get_trials(deepcopy=False)[number].user_attrs.get("failure", "unknown error")
+                        raise RuntimeError(
+                            f"stopped after {_MAX_CONSECUTIVE_FAILURES} failed trials in a row; last: {failure}"
+                        )
+                    continue
+            waited_since = time.monotonic() if waited_since is None else waited_since
+            if max_wait is not None and time.monotonic() - waited_since >= max_wait:
+                break
+            if on_wait is not None and counts != last_counts:
+                on_wait(counts)
+            last_counts = counts
+            time.sleep(_WAIT_POLL_S)
     except KeyboardInterrupt:
-        _requeue_interrupted(study, running)
-        raise
-    if guard.gave_up:
-        failure = study.get_trials(deepcopy=False)[-1].user_attrs.get("failure", "unknown error")
-        raise RuntimeError(f"stopped after {guard.max_consecutive_failures} failed trials in a row; last: {failure}")
-    return len(trained)
+        if current:
+            _requeue_interrupted(study, current)
+        raise TrialInterrupted(current[0] if current else None) from None
+    return len(states)
+
+
+class TrialInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM, see `hpo.workers`) stopped `run_trials`; the trial it ran is queued again.
+
+    Attributes:
+        number: the interrupted trial's number, or ``None`` when no trial was running.
+    """
+
+    def __init__(self, number: int | None) -> None:
+        super().__init__(number)
+        self.number = number
+
+
+def _fail_stale_trials(study: optuna.Study) -> None:
+    """Fails the running trials whose heartbeat went stale and queues them again (the retry callback)."""
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
 
 
 def _requeue_interrupted(study: optuna.Study, numbers: Sequence[int]) -> None:
@@ -250,7 +331,7 @@ def _requeue_interrupted(study: optuna.Study, numbers: Sequence[int]) -> None:
     from optuna.trial import TrialState
 
     for trial in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
-        if trial.number in numbers and not trial.user_attrs.get("surplus"):
+        if trial.number in numbers:
             study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
 
 

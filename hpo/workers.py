@@ -17,22 +17,26 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from rich.console import Console
 
-from hpo.studies import budget_filled, open_study, run_trials
+from hpo.hints import worker_command
+from hpo.studies import TrialCounts, TrialInterrupted, budget_filled, open_study, run_trials
 from storage import StorageError, mask_url
 from storage.factory import DEFAULT_GRACE_PERIOD, DEFAULT_HEARTBEAT_INTERVAL
+from storage.urls import sanitise
 
-__all__ = ["RECYCLE_EXIT_CODE", "Heartbeat", "WorkerOutcome", "run_worker", "supervise_workers"]
+__all__ = ["RECYCLE_EXIT_CODE", "Heartbeat", "WorkerOutcome", "WorkerStopped", "run_worker", "supervise_workers"]
 
 RECYCLE_EXIT_CODE = 75  # a child stopped at its trial limit and the study wants more (EX_TEMPFAIL)
 INTERRUPT_GRACE_S = 30.0  # after Ctrl-C, seconds to fail and re-queue the trial before a hard exit
@@ -45,6 +49,15 @@ class Heartbeat:
     interval: int = DEFAULT_HEARTBEAT_INTERVAL  # seconds between heartbeats
     grace_period: int = DEFAULT_GRACE_PERIOD  # seconds of silence before the trial is failed and re-queued
 
+    def __post_init__(self) -> None:
+        if self.interval < 1:
+            raise ValueError(f"the heartbeat interval must be at least 1 s but got {self.interval!r}")
+        if self.grace_period <= self.interval:
+            raise ValueError(
+                f"the grace period must be longer than the heartbeat interval ({self.interval} s) "
+                f"but got {self.grace_period!r}"
+            )
+
     def environment(self) -> dict[str, str]:
         return {"HPO_HEARTBEAT_INTERVAL": str(self.interval), "HPO_GRACE_PERIOD": str(self.grace_period)}
 
@@ -55,6 +68,25 @@ class WorkerOutcome:
     recycle: bool  # stopped at its trial limit while the study still needs trials
 
 
+class WorkerStopped(Exception):
+    """A worker that stopped early and said why in one line; ``exit_code`` is what the process returns."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def exit_now(self) -> NoReturn:
+        """Ends the process with ``exit_code``, skipping the interpreter's shutdown.
+
+        The trial is already re-queued in the database and the message printed. TensorFlow's
+        shutdown after an interrupted step has been seen to hang for minutes, and the watchdog of
+        `_signals_interrupt` cannot fire then (the interpreter stops its threads first).
+        """
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(self.exit_code)
+
+
 def run_worker(
     name: str,
     storage_url: str,
@@ -63,31 +95,61 @@ def run_worker(
     console: Console,
     heartbeat: Heartbeat = Heartbeat(),
     max_trials: int | None = None,
+    max_wait: float | None = None,
 ) -> WorkerOutcome:
-    """Runs trials of study ``name`` in this process until its budget is filled.
+    """Runs trials of study ``name`` in this process until finished trials fill its budget.
 
     The sampler's seed mixes in the process id, so concurrent workers explore different points.
+    Ctrl-C and SIGTERM fail the running trial, queue its parameters again and raise `WorkerStopped`.
 
     Args:
         max_trials: train at most this many here; the outcome says whether to start afresh.
+        max_wait: see `hpo.studies.run_trials`.
     """
     import optuna
     import sqlalchemy
 
     options = {"heartbeat_interval": heartbeat.interval, "grace_period": heartbeat.grace_period}
-    probe = open_study(storage_url, name, **options)
-    handle = open_study(storage_url, name, sampler_seed=probe.spec.seed * 100_003 + os.getpid(), **options)
+    handle = open_study(storage_url, name, worker_seed=os.getpid(), **options)
+    # Each trial gets one line from `report`; Optuna's own log would repeat it, and print an
+    # interrupted trial's traceback.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
 
     def report(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         value = "" if trial.value is None else f" DICE {trial.value:.4f}"
-        console.print(f"[{os.getpid()}] trial #{trial.number} {trial.state.name.lower()}{value}", highlight=False)
+        failure = trial.user_attrs.get("failure")
+        reason = f": {failure}" if failure and trial.state == optuna.trial.TrialState.FAIL else ""
+        console.print(f"[{os.getpid()}] trial #{trial.number} {trial.state.name.lower()}{value}{reason}")
+
+    def waiting(counts: TrialCounts) -> None:
+        console.print(
+            f"[{os.getpid()}] waiting: {counts.finished} of {counts.budget} trials finished and {counts.running} "
+            f"running in other workers; a trial whose worker died is re-run here within {heartbeat.grace_period} s"
+        )
 
     started = time.monotonic()
     try:
-        with _exit_after_interrupt(INTERRUPT_GRACE_S):
+        with _signals_interrupt(INTERRUPT_GRACE_S) as received:
             trained = run_trials(
-                handle, artifact_dir=artifact_dir, timeout=timeout, trial_callbacks=[report], max_trials=max_trials
+                handle,
+                artifact_dir=artifact_dir,
+                timeout=timeout,
+                trial_callbacks=[report],
+                max_trials=max_trials,
+                max_wait=max_wait,
+                on_wait=waiting,
             )
+    except TrialInterrupted as interrupt:
+        signum = received[0] if received else signal.SIGINT
+        what = (
+            "no trial was running"
+            if interrupt.number is None
+            else (f"trial #{interrupt.number} failed and its parameters are queued again")
+        )
+        raise WorkerStopped(
+            f"stopped by {signal.Signals(signum).name}: {what}; run {worker_command(name, storage_url)} to continue",
+            128 + signum,
+        ) from None
     except Exception as error:
         # The database went away (a restart, a network cut). Nothing is lost: a trial it
         # interrupted is failed by the heartbeat and re-queued for the next worker. Optuna may
@@ -97,7 +159,8 @@ def run_worker(
             raise
         reason = " ".join(str(storage_error.__cause__ or storage_error).split("(Background on")[0].split())[:300]
         raise StorageError(
-            f"lost the connection to {mask_url(storage_url)} ({reason}); run `hpo worker {name}` again to continue"
+            f"lost the connection to {mask_url(storage_url)} ({sanitise(reason, storage_url)}); "
+            f"run {worker_command(name, storage_url)} to continue"
         ) from None
     out_of_time = timeout is not None and time.monotonic() - started >= timeout
     at_limit = max_trials is not None and trained >= max_trials
@@ -117,43 +180,62 @@ def _storage_cause(error: BaseException, kinds: tuple[type[BaseException], ...])
 
 
 @contextmanager
-def _exit_after_interrupt(grace_s: float) -> Iterator[None]:
-    """Ctrl-C raises KeyboardInterrupt as usual, and ends the process ``grace_s`` later regardless.
+def _signals_interrupt(grace_s: float) -> Iterator[list[int]]:
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt, and end the process ``grace_s`` later regardless.
 
-    The interrupt fails and re-queues the running trial on its way out. Interrupting TensorFlow in
-    the middle of a training step has been seen to hang the process instead; the watchdog ends
-    it then, and the heartbeat re-queues the trial that never got marked.
+    SIGTERM is what schedulers and ``docker stop`` send; it is treated as Ctrl-C. The interrupt
+    fails and re-queues the running trial on its way out. Interrupting TensorFlow in the middle of
+    a training step has been seen to hang the process instead; the watchdog ends it then, and the
+    heartbeat re-queues the trial that never got marked. Yields the signals received.
     """
+    received: list[int] = []
 
     def interrupted(signum: int, frame: object) -> None:
-        watchdog = threading.Timer(grace_s, lambda: os._exit(130))
-        watchdog.daemon = True
-        watchdog.start()
+        if not received:
+            watchdog = threading.Timer(grace_s, lambda: os._exit(128 + signum))
+            watchdog.daemon = True
+            watchdog.start()
+        received.append(signum)
         raise KeyboardInterrupt
 
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield received
         return
-    previous = signal.signal(signal.SIGINT, interrupted)
+    previous = {signum: signal.signal(signum, interrupted) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield received
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> Callable[[], None]:
     """In a child: ask Linux to SIGKILL it when its supervisor dies (no orphaned trainings)."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+    def arrange() -> None:
+        if sys.platform.startswith("linux"):
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the supervisor died before the request took effect
+            os._exit(1)
+
+    return arrange
 
 
 @dataclass
 class _Slot:
-    """One worker position of the supervisor: a device and the child currently filling it."""
+    """One worker position of the supervisor: a device, the child filling it, and its crashes."""
 
     device: str | None
     child: subprocess.Popen[bytes] | None = None
+    crashes: int = 0  # in a row: a child that stops normally resets it
+
+    @property
+    def where(self) -> str:
+        return "CPU" if self.device is None else f"GPU {self.device}"
+
+
+_MAX_CRASHES = 3  # a slot whose children die this many times in a row is not refilled
 
 
 def supervise_workers(
@@ -165,15 +247,20 @@ def supervise_workers(
     console: Console,
     heartbeat: Heartbeat = Heartbeat(),
     recycle_after: int = 10,
+    max_wait: float | None = None,
 ) -> int:
-    """Runs one worker child per entry of ``devices``, replacing each that stops to recycle.
+    """Runs one worker child per entry of ``devices``, replacing each that stops to recycle or dies.
+
+    A child killed by a signal (the OOM killer, ``kill -9``) is reported on ``console`` with the
+    trial it was running, and replaced: the replacement re-runs that trial once its heartbeat goes
+    stale. Ctrl-C or SIGTERM reaches every child once; each re-queues its trial and says so.
 
     Args:
         devices: a GPU id per child, or ``None`` for a CPU-only child.
         recycle_after: trials per child process before a fresh one takes over.
 
     Returns:
-        0 if every child ended well, else the first non-zero exit code.
+        0 if every child ended well, else the first non-zero exit code (128 + N after signal N).
     """
     deadline = None if timeout is None else time.monotonic() + timeout
     slots = [_Slot(device) for device in devices]
@@ -186,34 +273,95 @@ def supervise_workers(
                    "--in-process", "--recycle-after", str(recycle_after)]  # fmt: skip
         if deadline is not None:
             command += ["--timeout", f"{max(1.0, deadline - time.monotonic()):.0f}"]
+        if max_wait is not None:
+            command += ["--max-wait", f"{max_wait:g}"]
         # Its own session: a terminal's Ctrl-C reaches the supervisor alone, which forwards it once.
-        slot.child = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent, start_new_session=True)
+        slot.child = subprocess.Popen(
+            command, env=env, preexec_fn=_die_with_parent(os.getpid()), start_new_session=True
+        )
+
+    def ended(slot: _Slot, code: int) -> None:
+        assert slot.child is not None
+        pid, slot.child = slot.child.pid, None
+        in_time = deadline is None or time.monotonic() < deadline
+        if code == RECYCLE_EXIT_CODE:
+            slot.crashes = 0
+            if in_time:
+                start(slot)
+            return
+        if code >= 0:
+            codes.append(code)
+            return
+        slot.crashes += 1
+        console.print(_crash_report(name, storage_url, pid, slot, -code, heartbeat))
+        if slot.crashes < _MAX_CRASHES and in_time:
+            start(slot)
+        else:
+            console.print(
+                f"{slot.where}: {slot.crashes} worker processes died in a row; not starting another. "
+                f"Run {worker_command(name, storage_url)} to continue."
+            )
+            codes.append(1)
 
     for slot in slots:
         start(slot)
     console.print(f"Started {len(slots)} worker process(es); each is replaced after {recycle_after} trials.")
-    try:
-        while any(slot.child is not None for slot in slots):
-            for slot in slots:
-                code = slot.child.poll() if slot.child is not None else None
-                if code is None:
-                    continue
-                slot.child = None
-                if code == RECYCLE_EXIT_CODE and (deadline is None or time.monotonic() < deadline):
-                    start(slot)
-                elif code != RECYCLE_EXIT_CODE:
-                    codes.append(code)
-            time.sleep(0.2)
-    except KeyboardInterrupt:
-        for slot in slots:
-            if slot.child is not None and slot.child.poll() is None:
-                slot.child.send_signal(signal.SIGINT)
-        for slot in slots:
-            if slot.child is not None:
-                try:
-                    codes.append(slot.child.wait(timeout=INTERRUPT_GRACE_S + 5))
-                except subprocess.TimeoutExpired:  # the heartbeat re-queues its trial
-                    slot.child.kill()
-                    codes.append(slot.child.wait())
-        codes.append(130)
+    with _signals_interrupt(INTERRUPT_GRACE_S + 10) as received:
+        try:
+            while any(slot.child is not None for slot in slots):
+                for slot in slots:
+                    code = slot.child.poll() if slot.child is not None else None
+                    if code is not None:
+                        ended(slot, code)
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            signum = received[0] if received else signal.SIGINT
+            _stop_children(slots, signum)
+            return 128 + signum  # what the user asked for, however each child ended
     return next((code for code in codes if code != 0), 0)
+
+
+def _stop_children(slots: Sequence[_Slot], signum: int) -> None:
+    """Forwards Ctrl-C or SIGTERM to every child once; each re-queues its trial and prints one line."""
+    for slot in slots:
+        if slot.child is not None and slot.child.poll() is None:
+            slot.child.send_signal(signum)
+    for slot in slots:
+        if slot.child is not None:
+            try:
+                slot.child.wait(timeout=INTERRUPT_GRACE_S + 5)
+            except subprocess.TimeoutExpired:  # the heartbeat re-queues its trial
+                slot.child.kill()
+                slot.child.wait()
+
+
+def _crash_report(name: str, storage_url: str, pid: int, slot: _Slot, signum: int, heartbeat: Heartbeat) -> str:
+    """One line on a child that a signal killed: which, with what trial, what happens next."""
+    try:
+        how = f"killed by {signal.Signals(signum).name}"
+    except ValueError:
+        how = f"killed by signal {signum}"
+    number = _running_trial_of(name, storage_url, pid)
+    trial = "between trials" if number is None else f"while running trial #{number}"
+    fate = (
+        ""
+        if number is None
+        else (
+            f"; the heartbeat fails that trial within {heartbeat.grace_period} s and it is run again "
+            "with the same parameters"
+        )
+    )
+    return f"worker process {pid} ({slot.where}) was {how} {trial}{fate}."
+
+
+def _running_trial_of(name: str, storage_url: str, pid: int) -> int | None:
+    """The number of the RUNNING trial that process ``pid`` of this host recorded, if any."""
+    from optuna.trial import TrialState
+
+    try:
+        study = open_study(storage_url, name).study
+        trials = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    except Exception:  # the storage may be what failed; the report goes out without the number
+        return None
+    worker = f"{socket.gethostname()}:{pid}"
+    return next((trial.number for trial in trials if trial.user_attrs.get("worker") == worker), None)

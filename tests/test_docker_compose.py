@@ -26,6 +26,9 @@ def test_services_and_volumes() -> None:
     assert "pg_isready" in " ".join(SERVICES["postgres"]["healthcheck"]["test"])
     assert SERVICES["worker"]["deploy"]["resources"]["reservations"]["devices"][0]["count"] == 1
     assert SERVICES["dashboard"]["ports"] == ["127.0.0.1:8080:8080"]
+    # SIGTERM re-queues the running trial; compose must leave the worker time to do so.
+    assert SERVICES["worker"]["init"] is True
+    assert int(SERVICES["worker"]["stop_grace_period"].removesuffix("s")) > 30
 
 
 def test_no_credentials_in_the_file() -> None:

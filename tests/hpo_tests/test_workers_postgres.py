@@ -22,9 +22,10 @@ pytestmark = pytest.mark.postgres
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
-def _create(url: str, tmp_path: Path, n_trials: int, steps: int = 2) -> None:
+def _create(url: str, tmp_path: Path, n_trials: int, steps: int = 2, epochs: int = 2) -> None:
     space = write_tiny_space(tmp_path)
-    space.write_text(space.read_text().replace("steps_per_epoch = 2", f"steps_per_epoch = {steps}"))
+    text = space.read_text().replace("steps_per_epoch = 2", f"steps_per_epoch = {steps}")
+    space.write_text(text.replace("max_epochs = 2", f"max_epochs = {epochs}").replace("patience = 2", "patience = 50"))
     result = CliRunner().invoke(
         app,
         ["study", "create", "shared", "--storage", url, "--data", "synthetic:12", "--space", str(space),
@@ -36,12 +37,18 @@ def _create(url: str, tmp_path: Path, n_trials: int, steps: int = 2) -> None:
 class _Worker:
     """An `hpo worker` process whose output goes to a file (a pipe nobody reads could stall it)."""
 
-    def __init__(self, url: str, tmp_path: Path, *extra: str) -> None:
+    def __init__(self, url: str, tmp_path: Path, *extra: str, default_sigint: bool = False) -> None:
         env = {**os.environ, "HPO_STORAGE": url, "HPO_HEARTBEAT_INTERVAL": "1", "HPO_GRACE_PERIOD": "3"}
         command = [sys.executable, "-m", "hpo", "worker", "shared", "--artifacts", str(tmp_path / "artifacts"), *extra]
         self.log = tmp_path / f"worker-{time.monotonic_ns()}.log"
         with self.log.open("w") as sink:
-            self.process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                command,
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) if default_sigint else None,
+            )
 
     def finish(self, timeout: float = 300) -> tuple[int, str]:
         try:
@@ -68,38 +75,54 @@ def _wait_for(condition: object, timeout: float, what: str) -> None:
     pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
+def _running_trial_with_an_epoch(url: str) -> optuna.trial.FrozenTrial | None:
+    running = _study(url).get_trials(states=(TrialState.RUNNING,))
+    return next((trial for trial in running if trial.intermediate_values), None)
+
+
+def _pid_of(trial: optuna.trial.FrozenTrial) -> int:
+    return int(trial.user_attrs["worker"].rpartition(":")[2])
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # A zombie (killed, not yet reaped by a parent that is itself gone) counts as gone.
+    return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+
+
+def _assert_budget_filled_once(url: str, budget: int) -> list[optuna.trial.FrozenTrial]:
+    trials = _study(url).trials
+    assert sum(t.state in FINISHED for t in trials) == budget
+    assert not [t for t in trials if t.state == TrialState.RUNNING]
+    return trials
+
+
 def test_concurrent_workers_fill_the_budget_exactly(postgres_url: str, tmp_path: Path) -> None:
     _create(postgres_url, tmp_path, n_trials=5)
     code, output = _Worker(postgres_url, tmp_path, "--processes", "3").finish()
     assert code == 0, output
     trials = _study(postgres_url).trials
-    finished = [t for t in trials if t.state in FINISHED]
-    assert len(finished) == 5
-    assert len({t.number for t in trials}) == len(trials)
-    # Anything beyond the budget was refused before training, never run.
-    for trial in trials:
-        if trial.state not in FINISHED:
-            assert trial.user_attrs.get("surplus") is True, trial
+    # Workers take turns to count and start trials: none beyond the budget is ever created.
+    assert len(trials) == 5 and all(t.state in FINISHED for t in trials)
+    assert "Traceback" not in output and "failed" not in output
 
 
 def test_a_killed_worker_loses_no_trial(postgres_url: str, tmp_path: Path) -> None:
     _create(postgres_url, tmp_path, n_trials=2, steps=25)
-    victim = _Worker(postgres_url, tmp_path)
-
-    def training() -> bool:
-        running = _study(postgres_url).get_trials(states=(TrialState.RUNNING,))
-        return bool(running) and bool(running[0].intermediate_values)
-
-    _wait_for(training, 180, "a trial to report its first epoch")
-    killed = _study(postgres_url).get_trials(states=(TrialState.RUNNING,))[0]
+    victim = _Worker(postgres_url, tmp_path, "--recycle-after", "0")
+    _wait_for(lambda: _running_trial_with_an_epoch(postgres_url), 180, "a trial to report its first epoch")
+    killed = _running_trial_with_an_epoch(postgres_url)
+    assert killed is not None
     victim.process.send_signal(signal.SIGKILL)
     victim.finish(timeout=30)
 
-    time.sleep(4)  # let the grace period pass, so the next worker finds the trial stale
+    # Started at once, while the dead trial's heartbeat is still fresh: it must wait, not leave.
     code, output = _Worker(postgres_url, tmp_path).finish()
     assert code == 0, output
-
-    trials = {t.number: t for t in _study(postgres_url).trials}
+    trials = {t.number: t for t in _assert_budget_filled_once(postgres_url, 2)}
     assert trials[killed.number].state == TrialState.FAIL
     retries = [
         t
@@ -108,7 +131,69 @@ def test_a_killed_worker_loses_no_trial(postgres_url: str, tmp_path: Path) -> No
     ]
     assert len(retries) == 1 and retries[0].state in FINISHED
     assert retries[0].params == killed.params
-    assert sum(t.state in FINISHED for t in trials.values()) == 2
+
+
+def test_the_supervisor_reports_and_replaces_a_killed_child(postgres_url: str, tmp_path: Path) -> None:
+    _create(postgres_url, tmp_path, n_trials=2, steps=25)
+    supervisor = _Worker(postgres_url, tmp_path)
+    _wait_for(lambda: _running_trial_with_an_epoch(postgres_url), 180, "a trial to report its first epoch")
+    killed = _running_trial_with_an_epoch(postgres_url)
+    assert killed is not None
+    child = _pid_of(killed)
+    assert child != supervisor.process.pid
+    os.kill(child, signal.SIGKILL)
+
+    code, output = supervisor.finish()
+    assert code == 0, output
+    assert f"worker process {child} (CPU) was killed by SIGKILL while running trial #{killed.number}" in output
+    assert "run again with the same parameters" in output
+    assert "Traceback" not in output
+    trials = _assert_budget_filled_once(postgres_url, 2)
+    assert any(
+        optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == killed.number
+        and t.state in FINISHED
+        for t in trials
+    )
+
+
+def test_a_killed_supervisor_leaves_no_orphan_and_loses_no_trial(postgres_url: str, tmp_path: Path) -> None:
+    _create(postgres_url, tmp_path, n_trials=2, steps=25)
+    supervisor = _Worker(postgres_url, tmp_path)
+    _wait_for(lambda: _running_trial_with_an_epoch(postgres_url), 180, "a trial to report its first epoch")
+    running = _running_trial_with_an_epoch(postgres_url)
+    assert running is not None
+    supervisor.process.send_signal(signal.SIGKILL)
+    supervisor.finish(timeout=30)
+    _wait_for(lambda: _gone(_pid_of(running)), 30, "the orphaned child to die with its supervisor")
+
+    code, output = _Worker(postgres_url, tmp_path).finish()
+    assert code == 0, output
+    _assert_budget_filled_once(postgres_url, 2)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_ctrl_c_requeue_and_exit_in_one_line(postgres_url: str, tmp_path: Path, signum: int) -> None:
+    _create(postgres_url, tmp_path, n_trials=1, steps=20, epochs=50)  # still training when the signal comes
+    # As from a terminal or a scheduler: SIGINT at its default, whatever the test runner inherited.
+    supervisor = _Worker(postgres_url, tmp_path, default_sigint=True)
+    _wait_for(lambda: _running_trial_with_an_epoch(postgres_url), 180, "a trial to report its first epoch")
+    running = _running_trial_with_an_epoch(postgres_url)
+    assert running is not None
+    supervisor.process.send_signal(signum)
+
+    code, output = supervisor.finish(timeout=120)
+    assert code == 128 + signum, output
+    name = signal.Signals(signum).name
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert lines[-1].startswith(
+        f"stopped by {name}: trial #{running.number} failed and its parameters are queued again; "
+        f"run `hpo worker shared --storage {postgres_url}` to continue"
+    ), output
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output
+    trials = {t.number: t for t in _study(postgres_url).trials}
+    assert trials[running.number].state == TrialState.FAIL
+    (queued,) = [t for t in trials.values() if t.state == TrialState.WAITING]
+    assert queued.user_attrs["retry_of"] == running.number
 
 
 @pytest.mark.skipif(shutil.which("pg_ctlcluster") is None or os.geteuid() != 0, reason="needs pg_ctlcluster as root")
