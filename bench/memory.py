@@ -89,7 +89,7 @@ def main() -> None:
             "elastic": 0.0,
         }  # fmt: skip
     )
-    spec = make_spec(parse_source("synthetic:64"), space, sampler="random", pruner="none", n_trials=arguments.trials)
+    spec, _ = make_spec(parse_source("synthetic:64"), space, sampler="random", pruner="none", n_trials=arguments.trials)
     samples: list[float] = []
     with tempfile.TemporaryDirectory(prefix="lung-hpo-memory-") as folder:
         storage = f"sqlite:///{folder}/memory.db"

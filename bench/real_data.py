@@ -54,8 +54,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     arguments = parser.parse_args()
     space = SearchSpace.default().with_overrides(REAL_DATA_SPACE)
-    spec = make_spec(parse_source(arguments.data), space, sampler="tpe", pruner="median", n_trials=arguments.n_trials,
-                     seed=arguments.seed)  # fmt: skip
+    spec, _ = make_spec(parse_source(arguments.data), space, sampler="tpe", pruner="median",
+                        n_trials=arguments.n_trials, seed=arguments.seed)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="lung-hpo-real-") as folder:
         handle = create_study(f"sqlite:///{folder}/real.db", "real-data", spec)
         started = time.perf_counter()

@@ -40,7 +40,7 @@ def _epochs(trial: optuna.trial.FrozenTrial) -> int:
 
 
 def _summary(name: str, study: optuna.Study, seconds: float, target: float | None) -> dict[str, Any]:
-    trials = [t for t in study.trials if t.state.is_finished() and not t.user_attrs.get("surplus")]
+    trials = [t for t in study.trials if t.state.is_finished()]
     completed = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None]
     best = max((t.value for t in completed), default=float("nan"))  # type: ignore[type-var]
     spent, reached = 0, None
@@ -79,11 +79,11 @@ def main() -> None:
     tpe_space = SearchSpace.default().with_overrides(steps)
     with tempfile.TemporaryDirectory(prefix="lung-hpo-search-") as folder:
         storage = f"sqlite:///{folder}/search.db"
-        grid_spec = make_spec(source, grid_space, sampler="random", pruner="none",
+        grid_spec, _ = make_spec(source, grid_space, sampler="random", pruner="none",
                               n_trials=len(PRESETS["seed"].enqueued), seed=arguments.seed)  # fmt: skip
         grid, grid_seconds = _run(storage, "grid", grid_spec)
         report_study(storage, "grid", Path(folder) / "no-artifacts", RESULTS / "seed-report")
-        tpe_spec = make_spec(source, tpe_space, sampler="tpe", pruner="median", n_trials=arguments.tpe_trials,
+        tpe_spec, _ = make_spec(source, tpe_space, sampler="tpe", pruner="median", n_trials=arguments.tpe_trials,
                              seed=arguments.seed)  # fmt: skip
         tpe, tpe_seconds = _run(storage, "tpe", tpe_spec)
         grid_row = _summary("seed grid, unpruned", grid, grid_seconds, None)

@@ -21,9 +21,11 @@ from hpo.cli_common import (
     clear_errors,
     console,
     error_console,
+    print_warning,
     resolve_artifact_dir,
 )
 from hpo.data_cli import data_app
+from hpo.defaults import DEFAULT_MAX_SKIPPED
 from hpo.output import OutputFormat, best_trial_record, print_record
 from hpo.results_cli import register_results_commands
 from storage import DEFAULT_STORAGE_URL
@@ -147,11 +149,21 @@ def study_create(
     val_fraction: Annotated[float, typer.Option(min=0.01, max=0.9, help="Share of images held out.")] = 0.2,
     enqueue_baseline: Annotated[bool, typer.Option(help="Run the researchers' baseline first.")] = False,
     exist_ok: Annotated[bool, typer.Option(help="An existing study of that name is fine (exit 0, unchanged).")] = False,
+    max_skipped: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Largest share of the data source's items that may be unusable (listed on stderr); "
+            "above it the study is not created.",
+        ),
+    ] = DEFAULT_MAX_SKIPPED,
 ) -> None:
     """Create a study whose workers need only its name and storage.
 
     Example: [bold]hpo study create lungs --data folder:data/shenzhen --n-trials 40[/]
     """
+    from hpo.hints import worker_command
     from hpo.presets import PRESETS
     from hpo.studies import StudyExistsError, create_study, make_spec
     from objectives.data import parse_source
@@ -169,7 +181,7 @@ def study_create(
             keep_unannotated=keep_unannotated,
             mdai_domain=mdai_domain,
         )
-        spec = make_spec(
+        spec, skipped = make_spec(
             source,
             search_space,
             sampler=sampler.value if sampler else chosen.sampler if chosen else "tpe",
@@ -178,7 +190,10 @@ def study_create(
             seed=seed,
             val_fraction=val_fraction,
             preset=preset.value if preset else "",
+            max_skipped=max_skipped,
         )
+        for entry in skipped:
+            print_warning(f"skipped {entry.item}: {entry.reason}")
         enqueue = [(dict(BASELINE), {"factor": "baseline", "setting": "baseline"})] if enqueue_baseline else []
         if chosen is not None:
             enqueue += chosen.enqueue()
@@ -190,9 +205,9 @@ def study_create(
             console.print(str(error))
             return
     console.print(
-        f"Created study [bold]{name}[/] in {mask_url(storage)}: {spec.data}, {len(spec.split.train)} training / "
+        f"Created study {name!r} in {mask_url(storage)}: {spec.data}, {len(spec.split.train)} training / "
         f"{len(spec.split.val)} validation images, {spec.sampler} sampler, {spec.pruner} pruner, "
-        f"budget {spec.n_trials} trials.\nAttach workers with: hpo worker {name} --storage '{mask_url(storage)}'"
+        f"budget {spec.n_trials} trials.\nAttach workers with: {worker_command(name, storage)}"
     )
 
 
@@ -219,29 +234,47 @@ def worker(
             "keeps; 0 runs every trial in this process.",
         ),
     ] = DEFAULT_RECYCLE_AFTER,
+    max_wait: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="When only trials that other workers are running stand between the study and its budget, "
+            "leave after waiting this many seconds (they finish them). By default a worker waits until each "
+            "such trial finishes or its heartbeat goes stale, so a dead worker's trial is re-run here: up to "
+            "--grace-period seconds after that worker died.",
+        ),
+    ] = None,
     in_process: Annotated[
         bool, typer.Option(hidden=True, help="Run trials here (what the supervisor starts).")
     ] = False,
 ) -> None:
-    """Attach to a study and run trials until its budget is filled.
+    """Attach to a study and run trials until its finished trials fill its budget.
 
     Example: [bold]hpo worker lungs --storage postgresql://hpo@db/hpo --gpus 0,1[/]
     """
     from hpo.studies import budget_filled, open_study
-    from hpo.workers import RECYCLE_EXIT_CODE, Heartbeat, run_worker, supervise_workers
+    from hpo.workers import RECYCLE_EXIT_CODE, Heartbeat, WorkerStopped, run_worker, supervise_workers
 
     artifact_dir = resolve_artifact_dir(storage, artifacts)
-    heartbeat = Heartbeat(heartbeat_interval, grace_period)
     with clear_errors():
+        heartbeat = Heartbeat(heartbeat_interval, grace_period)
         if in_process or (recycle_after == 0 and processes == 1 and gpus is None):
-            outcome = run_worker(name, storage, artifact_dir, timeout, console, heartbeat, recycle_after or None)
+            try:
+                outcome = run_worker(
+                    name, storage, artifact_dir, timeout, console, heartbeat, recycle_after or None, max_wait
+                )
+            except WorkerStopped as stopped:
+                error_console.print(str(stopped))
+                stopped.exit_now()
             console.print(f"Worker finished: {outcome.trained} trial(s) run.")
             raise typer.Exit(RECYCLE_EXIT_CODE if outcome.recycle else 0)
         if budget_filled(open_study(storage, name)):  # also fails fast on a bad URL or study name
             console.print("Worker finished: 0 trial(s) run; the study's budget is already filled.")
             return
         devices = [gpu.strip() for gpu in gpus.split(",") if gpu.strip()] if gpus else [None] * processes
-        code = supervise_workers(name, storage, artifact_dir, devices, timeout, console, heartbeat, recycle_after)
+        code = supervise_workers(
+            name, storage, artifact_dir, devices, timeout, error_console, heartbeat, recycle_after, max_wait
+        )
     raise typer.Exit(code)
 
 

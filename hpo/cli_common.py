@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from hpo.output import OutputFormat
 from storage.artifacts import default_artifact_dir
@@ -21,10 +22,26 @@ __all__ = [
     "clear_errors",
     "console",
     "error_console",
+    "print_error",
+    "print_warning",
 ]
 
-console = Console()
-error_console = Console(stderr=True)
+# Markup off: names, paths, URLs and TOML text are printed as they are, brackets included. Style
+# comes from `print_error` and `print_warning`, never from markup in the text.
+# Soft wrap: a message is one line however narrow the terminal, so it can be read back and grepped.
+console = Console(markup=False, highlight=False, soft_wrap=True)
+error_console = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
+
+
+def print_error(message: str) -> None:
+    """``error: MESSAGE`` on standard error, on one logical line, the word ``error`` in red."""
+    error_console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
+
+
+def print_warning(message: str) -> None:
+    """``warning: MESSAGE`` on standard error."""
+    error_console.print(Text.assemble(("warning:", "yellow"), " ", message), soft_wrap=True)
+
 
 StorageOption = Annotated[
     str,
@@ -66,7 +83,7 @@ def clear_errors() -> Iterator[None]:
         RuntimeError,
     ) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
-        error_console.print(f"[bold red]error:[/] {mask_url(str(message))}", highlight=False, soft_wrap=True)
+        print_error(mask_url(str(message)))
         raise typer.Exit(1) from None
 
 

@@ -30,9 +30,11 @@ def dashboard_app(storage_url: str, artifact_dir: Path) -> WsgiApp:
     """
     import optuna_dashboard
 
-    from hpo.results import open_existing_storage
+    from storage import open_storage
 
-    return optuna_dashboard.wsgi(open_existing_storage(storage_url), artifact_store=open_artifact_store(artifact_dir))
+    return optuna_dashboard.wsgi(
+        open_storage(storage_url, must_exist=True), artifact_store=open_artifact_store(artifact_dir)
+    )
 
 
 def dashboard_url(host: str, port: int, storage_url: str | None = None) -> str:
@@ -66,9 +68,9 @@ def serve_dashboard(storage_url: str, artifact_dir: Path, host: str = DEFAULT_HO
     """
     import optuna_dashboard
 
-    from hpo.results import open_existing_storage
+    from storage import open_storage
 
-    storage = open_existing_storage(storage_url)
+    storage = open_storage(storage_url, must_exist=True)
     store = open_artifact_store(artifact_dir)
     try:
         optuna_dashboard.run_server(storage, host=host, port=port, artifact_store=store)

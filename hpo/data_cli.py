@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from hpo.cli_common import console, print_error
 from hpo.output import OutputFormat
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def inspect(
         if preview is not None:
             save_preview(dataset, preview)
     except (DataSourceError, OSError) as error:
-        typer.echo(f"Error: {error}", err=True)
+        print_error(str(error))
         raise typer.Exit(1) from None
     report = inspect_dataset(dataset)
     if output_format is OutputFormat.json:
@@ -78,7 +79,6 @@ def inspect(
 
 def _print_table(source: str, report: DatasetReport, preview: Path | None) -> None:
     """Renders the report with rich; kept apart so the command stays a few lines."""
-    from rich.console import Console
     from rich.table import Table
 
     summary = Table(title=f"Data source {source}", show_header=False)
@@ -97,7 +97,6 @@ def _print_table(source: str, report: DatasetReport, preview: Path | None) -> No
     summary.add_row("skipped", str(len(report.skipped)))
     if preview is not None:
         summary.add_row("preview", str(preview))
-    console = Console()
     console.print(summary)
     if report.skipped:
         skipped = Table(title="Skipped", show_lines=False)

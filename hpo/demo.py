@@ -19,6 +19,7 @@ from hpo.studies import (
     run_trials,
 )
 from objectives.data import parse_source
+from storage import open_storage
 
 __all__ = ["DEMO_STUDY", "run_demo"]
 
@@ -39,11 +40,12 @@ def run_demo(
         n_trials: a budget above the stored one extends the study; ``None`` keeps it.
     """
     preset = PRESETS["demo"]
+    open_storage(storage_url)  # the demo creates its storage; `open_study` alone never does
     try:
         handle = open_study(storage_url, study_name)
-        console.print(f"Resuming study [bold]{study_name}[/] ({len(finished_trials(handle.study))} trials done).")
+        console.print(f"Resuming study {study_name!r} ({len(finished_trials(handle.study))} trials done).")
     except KeyError:
-        spec = make_spec(
+        spec, _ = make_spec(
             parse_source(preset.data),
             preset.space(),
             sampler=preset.sampler,
@@ -54,11 +56,11 @@ def run_demo(
         )
         handle = create_study(storage_url, study_name, spec)
         console.print(
-            f"Created study [bold]{study_name}[/] on {spec.data} ({len(spec.split.train)} training, "
+            f"Created study {study_name!r} on {spec.data} ({len(spec.split.train)} training, "
             f"{len(spec.split.val)} validation images)."
         )
     if n_trials is not None and n_trials > handle.spec.n_trials:
-        handle = StudyHandle(handle.study, replace(handle.spec, n_trials=n_trials))
+        handle = replace(handle, spec=replace(handle.spec, n_trials=n_trials))
         save_spec(handle.study, handle.spec)
     done = finished_trials(handle.study)
     completed = [trial.value for trial in done if trial.value is not None]

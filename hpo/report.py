@@ -346,11 +346,8 @@ def _fixed_int(space: SearchSpace, name: str) -> int | None:
 
 def _counts(records: Sequence[TrialRecord]) -> str:
     states = [record.state for record in records]
-    surplus = sum(record.state == FAIL and bool(record.attrs.get("surplus")) for record in records)
     words = {COMPLETE: "complete", PRUNED: "pruned", FAIL: "failed", "RUNNING": "running", "WAITING": "waiting"}
     parts = [f"{states.count(state)} {words[state]}" for state in (COMPLETE, PRUNED, FAIL)]
-    if surplus:
-        parts[-1] += f" ({surplus} of them surplus, never run)"
     parts += [f"{states.count(state)} {words[state]}" for state in ("RUNNING", "WAITING") if state in states]
     return ", ".join(parts)
 

@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from hpo.spec import StudySpec, load_spec
+from storage import open_storage
 
 if TYPE_CHECKING:
     import optuna
 
 __all__ = [
     "TRIAL_FIELDS",
-    "open_existing_storage",
     "read_study",
     "records_to_csv",
     "records_to_json",
@@ -48,23 +48,8 @@ TRIAL_FIELDS = (
     "started",
     "completed",
     "failure",
-    "surplus",
 )
 _ATTRIBUTE_FIELDS = ("val_iou", "train_accuracy", "val_accuracy", "epochs_run", "early_stopping_epoch", "seed")
-
-
-def open_existing_storage(storage_url: str) -> optuna.storages.BaseStorage:
-    """Opens a storage that must already exist: reading must not leave an empty database behind.
-
-    Raises:
-        StorageError: the URL is malformed, its file is missing, or the storage cannot be opened.
-    """
-    from storage import StorageError, mask_url, open_storage, parse_storage_url
-
-    path = parse_storage_url(storage_url).path
-    if path is not None and not path.exists():
-        raise StorageError(f"no storage at {mask_url(storage_url)!r}: {str(path)!r} does not exist")
-    return open_storage(storage_url)
 
 
 def read_study(storage_url: str, name: str) -> optuna.Study:
@@ -78,7 +63,7 @@ def read_study(storage_url: str, name: str) -> optuna.Study:
     """
     import optuna
 
-    storage = open_existing_storage(storage_url)
+    storage = open_storage(storage_url, must_exist=True)
     try:
         return optuna.load_study(study_name=name, storage=storage)
     except KeyError:
@@ -112,7 +97,7 @@ def trial_record(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     """One trial as a flat record with the keys of `TRIAL_FIELDS` plus ``params``.
 
     ``dice`` is the trial's value (validation DICE); ``failure`` is what the objective recorded
-    when training raised; ``surplus`` marks a trial started after the budget was full, never run.
+    when training raised.
     """
     attrs = trial.user_attrs
     record: dict[str, Any] = {
@@ -126,16 +111,14 @@ def trial_record(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     record["started"] = trial.datetime_start.isoformat() if trial.datetime_start else None
     record["completed"] = trial.datetime_complete.isoformat() if trial.datetime_complete else None
     record["failure"] = attrs.get("failure")
-    record["surplus"] = bool(attrs.get("surplus", False))
     record = {key: _clean(value) for key, value in record.items()}
     record["params"] = {name: _clean(value) for name, value in trial.params.items()}
     return record
 
 
-def trial_records(study: optuna.Study, include_surplus: bool = False) -> list[dict[str, Any]]:
-    """Records of the study's trials by number; surplus trials (never run) only when asked."""
-    trials = study.get_trials(deepcopy=False)
-    return [trial_record(trial) for trial in trials if include_surplus or not trial.user_attrs.get("surplus")]
+def trial_records(study: optuna.Study) -> list[dict[str, Any]]:
+    """Records of the study's trials by number."""
+    return [trial_record(trial) for trial in study.get_trials(deepcopy=False)]
 
 
 def _best(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
@@ -154,7 +137,7 @@ def study_records(storage_url: str) -> list[dict[str, Any]]:
     import optuna
     from optuna.trial import TrialState
 
-    storage = open_existing_storage(storage_url)
+    storage = open_storage(storage_url, must_exist=True)
     records = []
     for name in sorted(optuna.get_all_study_names(storage)):
         study = optuna.load_study(study_name=name, storage=storage)

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from hpo.cli_common import (
     ArtifactsOption,
@@ -24,6 +24,8 @@ from hpo.cli_common import (
     clear_errors,
     console,
     error_console,
+    print_error,
+    print_warning,
     resolve_artifact_dir,
 )
 from hpo.dashboard import DEFAULT_HOST, DEFAULT_PORT
@@ -39,7 +41,6 @@ __all__ = ["ExportFormat", "model_app", "register_results_commands"]
 model_app = typer.Typer(help="Export trained models.", no_args_is_help=True)
 
 NameArgument = Annotated[str, typer.Argument(help="Study name.", metavar="NAME", show_default=False)]
-AllOption = Annotated[bool, typer.Option("--all", help="Include surplus trials (started after the budget filled).")]
 
 
 class ExportFormat(StrEnum):
@@ -65,7 +66,6 @@ def study_list(storage: StorageOption = DEFAULT_STORAGE_URL, output: FormatOptio
 def study_show(
     name: NameArgument,
     storage: StorageOption = DEFAULT_STORAGE_URL,
-    show_all: AllOption = False,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Show a study's trials: state, parameters, DICE, accuracies, wall time, where pruned, why failed.
@@ -75,15 +75,11 @@ def study_show(
     from hpo.results import read_study, records_to_json, trial_records
 
     with clear_errors():
-        records = trial_records(read_study(storage, name), include_surplus=True)
-    shown = [record for record in records if show_all or not record["surplus"]]
+        records = trial_records(read_study(storage, name))
     if output is OutputFormat.json:
-        typer.echo(records_to_json(shown))
+        typer.echo(records_to_json(records))
         return
-    hidden = len(records) - len(shown)
-    console.print(_trials_table(shown, f"Trials of study {name!r}"))
-    if hidden:
-        console.print(f"{hidden} surplus trial(s) hidden (never run: the budget was full); --all shows them.")
+    console.print(_trials_table(records, f"Trials of study {name!r}"))
 
 
 def study_best(
@@ -100,7 +96,7 @@ def study_best(
     with clear_errors():
         record = best_trial_record(read_study(storage, name))
     if record is None:
-        error_console.print(f"[bold red]error:[/] study {name!r} has no completed trial yet", highlight=False)
+        print_error(f"study {name!r} has no completed trial yet")
         raise typer.Exit(1)
     print_record(record, output, console, title=f"Best trial of study {name!r}")
 
@@ -110,7 +106,6 @@ def study_export(
     storage: StorageOption = DEFAULT_STORAGE_URL,
     export_format: Annotated[ExportFormat, typer.Option("--format", help="File format.")] = ExportFormat.csv,
     out: Annotated[Path | None, typer.Option("--out", help="File to write (default: standard output).")] = None,
-    show_all: AllOption = False,
 ) -> None:
     """Export every trial of a study, one row or object per trial, parameters as param_<name>.
 
@@ -119,16 +114,14 @@ def study_export(
     from hpo.results import read_study, records_to_csv, records_to_json, trial_records
 
     with clear_errors():
-        records = trial_records(read_study(storage, name), include_surplus=show_all)
+        records = trial_records(read_study(storage, name))
     text = records_to_csv(records) if export_format is ExportFormat.csv else records_to_json(records) + "\n"
     if out is None:
         typer.echo(text, nl=False)
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
-    error_console.print(
-        f"Wrote {len(records)} trials of study {name!r} to {escape(str(out))}.", highlight=False, soft_wrap=True
-    )
+    error_console.print(f"Wrote {len(records)} trials of study {name!r} to {out}.", soft_wrap=True)
 
 
 def dashboard(
@@ -146,14 +139,12 @@ def dashboard(
     artifact_dir = resolve_artifact_dir(storage, artifacts)
     if not artifact_dir.is_dir():
         error_console.print(
-            f"No artifact folder at {escape(str(artifact_dir))}: trials will show no figures (see --artifacts).",
+            f"No artifact folder at {artifact_dir}: trials will show no figures (see --artifacts).",
             soft_wrap=True,
         )
     if not is_loopback(host):
-        error_console.print(
-            f"[yellow]warning:[/] anyone who reaches {escape(host)}:{port} can read, edit and delete studies."
-        )
-    console.print(f"optuna-dashboard at {escape(dashboard_url(host, port, storage))}; Ctrl-C stops it.", soft_wrap=True)
+        print_warning(f"anyone who reaches {host}:{port} can read, edit and delete studies.")
+    console.print(f"optuna-dashboard at {dashboard_url(host, port, storage)}; Ctrl-C stops it.", soft_wrap=True)
     with clear_errors():
         serve_dashboard(storage, artifact_dir, host=host, port=port)
 
@@ -182,7 +173,7 @@ def model_export(
         typer.echo(json.dumps({"study": name, "trial": exported.trial, "dice": exported.dice, "path": str(out)}))
         return
     dice = "—" if exported.dice is None else f"{exported.dice:.4f}"
-    console.print(f"Wrote the model of trial #{exported.trial} (DICE {dice}) to {escape(str(out))}.", soft_wrap=True)
+    console.print(f"Wrote the model of trial #{exported.trial} (DICE {dice}) to {out}.", soft_wrap=True)
 
 
 def predict(
@@ -210,10 +201,10 @@ def predict(
         report = predict_files(model, files, out, threshold, console=error_console) if files else None
     skipped = [*unusable, *(report.skipped if report else ())]
     for entry in skipped:
-        error_console.print(f"[yellow]skipped[/] {escape(entry.item)}: {escape(entry.reason)}", soft_wrap=True)
+        error_console.print(Text.assemble(("skipped", "yellow"), f" {entry.item}: {entry.reason}"), soft_wrap=True)
     if report is None or not report.written:
         found = f"{len(files)} image file(s) found ({', '.join(INPUT_SUFFIXES)}), {len(skipped)} skipped"
-        error_console.print(f"[bold red]error:[/] no usable input: {found}")
+        print_error(f"no usable input: {found}")
         raise typer.Exit(1)
     _print_predictions(report, skipped, output)
 
@@ -248,10 +239,8 @@ def _trials_table(records: list[dict[str, Any]], title: str) -> Table:
     table.add_column("params / failure", overflow="fold", ratio=1)
     for record in records:
         notes = [", ".join(f"{key}={_cell(value)}" for key, value in record["params"].items())]
-        if record["surplus"]:
-            notes.append("[yellow]surplus: never run, the budget was full[/]")
-        elif record["failure"]:
-            notes.append(f"[red]{escape(record['failure'])}[/]")
+        if record["failure"]:
+            notes.append(record["failure"])
         table.add_row(
             str(record["number"]),
             record["state"],
@@ -288,7 +277,7 @@ def _print_predictions(report: PredictionReport, skipped: list[Skipped], output:
         table.add_column(column, overflow="fold")
     for item in report.written:
         size = f"{item.size[1]}x{item.size[0]}"
-        table.add_row(escape(str(item.source)), size, f"{item.lung_fraction:.1%}", escape(str(item.mask)))
+        table.add_row(str(item.source), size, f"{item.lung_fraction:.1%}", str(item.mask))
     console.print(table)
 
 

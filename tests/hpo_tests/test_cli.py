@@ -83,7 +83,7 @@ def test_create_worker_replay_end_to_end(tmp_path: Path) -> None:
               "--n-trials", "2", "--val-fraction", "0.25"]  # fmt: skip
     created = runner.invoke(app, create)
     assert created.exit_code == 0, created.output
-    assert "Created study tiny" in created.output
+    assert "Created study 'tiny'" in created.output
 
     again = runner.invoke(app, create)
     assert again.exit_code == 1
@@ -119,7 +119,7 @@ def test_demo_runs_and_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
     second = runner.invoke(app, ["demo", "--n-trials", "2", "--format", "json"])
     assert second.exit_code == 0, second.output
-    assert "Resuming study demo (2 trials done)" in second.output
+    assert "Resuming study 'demo' (2 trials done)" in second.output
     study = optuna.load_study(study_name="demo", storage="sqlite:///hpo.db")
     assert len(study.trials) == 2
 

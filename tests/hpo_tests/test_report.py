@@ -165,7 +165,7 @@ def test_plots_are_pngs() -> None:
 def tiny_study(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     folder = tmp_path_factory.mktemp("report")
     storage, artifacts = f"sqlite:///{folder / 'studies.db'}", folder / "artifacts"
-    spec = make_spec(parse_source("synthetic:12"), tiny_space(), n_trials=3, val_fraction=0.25)
+    spec, _ = make_spec(parse_source("synthetic:12"), tiny_space(), n_trials=3, val_fraction=0.25)
     handle = create_study(storage, "tiny", spec)
     assert run_trials(handle, artifacts) == 3
     first = handle.study.trials[0]

@@ -100,7 +100,7 @@ def _figure(seed: int) -> bytes:
 def report_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("render")
     storage, artifacts = f"sqlite:///{folder / 'studies.db'}", folder / "artifacts"
-    spec = make_spec(parse_source("synthetic:12"), tiny_space(), n_trials=len(_TRIALS))
+    spec, _ = make_spec(parse_source("synthetic:12"), tiny_space(), n_trials=len(_TRIALS))
     study = create_study(storage, "render", spec).study
     store = open_artifact_store(artifacts)
     for number, (learning_rate, dilated, augment, curve) in enumerate(_TRIALS):

@@ -35,17 +35,16 @@ def _tell(study: optuna.Study, state: TrialState, value: float | None = None, **
 
 @pytest.fixture(scope="module")
 def storage(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A lung-hpo study 'lungs' (2 complete, 1 pruned, 1 failed, 1 surplus) and a foreign one."""
+    """A lung-hpo study 'lungs' (2 complete, 1 pruned, 1 failed) and a foreign one."""
     folder = tmp_path_factory.mktemp("results")
     url = f"sqlite:///{folder / 'studies.db'}"
-    spec = make_spec(parse_source("synthetic:12"), tiny_space(), n_trials=3, val_fraction=0.25)
+    spec, _ = make_spec(parse_source("synthetic:12"), tiny_space(), n_trials=3, val_fraction=0.25)
     create_study(url, "lungs", spec)
     study = optuna.load_study(study_name="lungs", storage=url)  # no heartbeat: it warns on ask/tell
     _tell(study, TrialState.COMPLETE, 0.5, train_accuracy=0.8, val_accuracy=0.7, wall_time_s=1.5, epochs_run=2)
     _tell(study, TrialState.COMPLETE, 0.75, train_accuracy=0.9, val_accuracy=0.85, wall_time_s=2.0, epochs_run=2)
     _tell(study, TrialState.PRUNED, pruned_at_epoch=1, wall_time_s=0.5)
     _tell(study, TrialState.FAIL, failure="ValueError: out of memory")
-    _tell(study, TrialState.FAIL, surplus=True)
     foreign = optuna.create_study(study_name="other", storage=url, direction="minimize")
     foreign.optimize(lambda trial: trial.suggest_float("x", -1, 1) ** 2, n_trials=2)
     return url
@@ -55,7 +54,7 @@ def test_study_records_cover_lung_hpo_and_plain_optuna_studies(storage: str) -> 
     records = {record["study"]: record for record in study_records(storage)}
     assert set(records) == {"lungs", "other"}
     lungs = records["lungs"]
-    assert (lungs["finished"], lungs["budget"], lungs["running"], lungs["failed"]) == (3, 3, 0, 2)
+    assert (lungs["finished"], lungs["budget"], lungs["running"], lungs["failed"]) == (3, 3, 0, 1)
     assert (lungs["best_dice"], lungs["best_trial"]) == (0.75, 1)
     assert (lungs["sampler"], lungs["pruner"], lungs["data"]) == ("tpe", "median", "synthetic:12")
     other = records["other"]
@@ -63,7 +62,7 @@ def test_study_records_cover_lung_hpo_and_plain_optuna_studies(storage: str) -> 
     assert other["finished"] == 2 and other["best_trial"] in (0, 1)
 
 
-def test_trial_records_hide_surplus_trials_unless_asked(storage: str) -> None:
+def test_trial_records(storage: str) -> None:
     study = read_study(storage, "lungs")
     shown = trial_records(study)
     assert [record["number"] for record in shown] == [0, 1, 2, 3]
@@ -73,8 +72,6 @@ def test_trial_records_hide_surplus_trials_unless_asked(storage: str) -> None:
     assert shown[3]["failure"] == "ValueError: out of memory"
     assert shown[3]["wall_time_s"] is not None  # from the trial's timestamps when not recorded
     assert set(shown[0]["params"]) == {"learning_rate"}
-    everything = trial_records(study, include_surplus=True)
-    assert len(everything) == 5 and everything[-1]["surplus"] is True
 
 
 def test_csv_has_one_row_per_trial_and_a_column_per_parameter(storage: str) -> None:

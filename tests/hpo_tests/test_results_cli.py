@@ -31,7 +31,7 @@ from objectives.phantom import make_phantom
 from tests.tiny import tiny_space
 
 runner = CliRunner()
-TRIALS = 2  # trained; plus one failed and one surplus trial added by hand
+TRIALS = 2  # trained; plus one failed trial added by hand
 
 
 @dataclass(frozen=True)
@@ -45,15 +45,13 @@ class TinyStudy:
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinyStudy:
     folder = tmp_path_factory.mktemp("results-cli")
     storage, artifacts = f"sqlite:///{folder / 'studies.db'}", folder / "artifacts"
-    spec = make_spec(parse_source("synthetic:12"), tiny_space(), n_trials=TRIALS, val_fraction=0.25)
+    spec, _ = make_spec(parse_source("synthetic:12"), tiny_space(), n_trials=TRIALS, val_fraction=0.25)
     create_study(storage, "tiny", spec)
     assert run_trials(open_study(storage, "tiny"), artifact_dir=artifacts) == TRIALS
     plain = optuna.load_study(study_name="tiny", storage=storage)  # no heartbeat: it warns on ask/tell
-    for attrs in ({"failure": "ValueError: out of memory"}, {"surplus": True}):
-        trial = plain.ask()
-        for key, value in attrs.items():
-            trial.set_user_attr(key, value)
-        plain.tell(trial, state=TrialState.FAIL)
+    trial = plain.ask()
+    trial.set_user_attr("failure", "ValueError: out of memory")
+    plain.tell(trial, state=TrialState.FAIL)
     return TinyStudy(storage, artifacts, folder)
 
 
@@ -67,21 +65,19 @@ def test_study_list(tiny: TinyStudy) -> None:
     assert table.exit_code == 0, table.output
     assert "tiny" in table.output and f"{TRIALS}/{TRIALS}" in table.output
     (record,) = json.loads(_run(tiny, "study", "list", "--format", "json").stdout)
-    assert (record["study"], record["finished"], record["budget"], record["failed"]) == ("tiny", TRIALS, TRIALS, 2)
+    assert (record["study"], record["finished"], record["budget"], record["failed"]) == ("tiny", TRIALS, TRIALS, 1)
     assert 0.0 <= record["best_dice"] <= 1.0
     assert (record["sampler"], record["pruner"], record["data"]) == ("tpe", "median", "synthetic:12")
 
 
-def test_study_show_hides_surplus_trials_unless_all(tiny: TinyStudy) -> None:
+def test_study_show(tiny: TinyStudy) -> None:
     table = _run(tiny, "study", "show", "tiny")
     assert table.exit_code == 0, table.output
-    assert "COMPLETE" in table.output and "FAIL" in table.output and "1 surplus trial(s) hidden" in table.output
+    assert "COMPLETE" in table.output and "FAIL" in table.output
     shown = json.loads(_run(tiny, "study", "show", "tiny", "--format", "json").stdout)
     assert [trial["state"] for trial in shown] == ["COMPLETE"] * TRIALS + ["FAIL"]
     assert shown[-1]["failure"] == "ValueError: out of memory"
     assert all(trial["params"] and trial["train_accuracy"] is not None for trial in shown[:TRIALS])
-    everything = json.loads(_run(tiny, "study", "show", "tiny", "--all", "--format", "json").stdout)
-    assert len(everything) == TRIALS + 2 and everything[-1]["surplus"] is True
 
 
 def test_study_best(tiny: TinyStudy) -> None:
@@ -97,9 +93,9 @@ def test_study_export_csv_and_json(tiny: TinyStudy) -> None:
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
     assert len(rows) == TRIALS + 1 and any(key.startswith("param_") for key in rows[0])
     out = tiny.folder / "export" / "tiny.json"
-    written = _run(tiny, "study", "export", "tiny", "--format", "json", "--all", "--out", str(out))
+    written = _run(tiny, "study", "export", "tiny", "--format", "json", "--out", str(out))
     assert written.exit_code == 0 and written.stdout == ""
-    assert len(json.loads(out.read_text())) == TRIALS + 2
+    assert len(json.loads(out.read_text())) == TRIALS + 1
 
 
 @pytest.mark.parametrize(
@@ -197,7 +193,7 @@ def test_dashboard_serves_trials_and_their_prediction_images(tiny: TinyStudy) ->
     assert summary["study_name"] == "tiny"
     status, _, body = _get(wsgi, f"/api/studies/{summary['study_id']}")
     trials = json.loads(body)["trials"]
-    assert len(trials) == TRIALS + 2
+    assert len(trials) == TRIALS + 1
     completed = [trial for trial in trials if trial["state"] == "Complete"]
     assert len(completed) == TRIALS
     for trial in completed:
