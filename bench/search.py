@@ -25,9 +25,9 @@ import optuna
 
 from bench.common import RESULTS, machine, publish
 from bench.real_data import DEFAULT_DATA
-from hpo.presets import PRESETS
-from hpo.report import report_study
-from hpo.studies import create_study, make_spec, run_trials
+from hpo.report.build import report_study
+from hpo.study.presets import PRESETS
+from hpo.study.run import create_study, make_spec, run_trials
 from objectives.data import parse_source
 from objectives.space import SearchSpace
 

@@ -10,7 +10,7 @@ import typer
 from PIL import Image
 from typer.testing import CliRunner
 
-from hpo.data_cli import data_app
+from hpo.cli.data import data_app
 
 runner = CliRunner()
 

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hpo.cli import app
-from hpo.presets import PRESETS, seed_trials
+from hpo.study.presets import PRESETS, seed_trials
 from objectives.space import BASELINE, Fixed
 from tests.tiny import write_tiny_space
 

@@ -10,7 +10,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from hpo.cli import app
-from hpo.report import (
+from hpo.report.build import (
     NOT_SAMPLED,
     ReportImage,
     StudyReport,
@@ -24,8 +24,8 @@ from hpo.report import (
     render_markdown,
     tuned_parameters,
 )
-from hpo.report_plots import importances_png, intermediate_curves_png
-from hpo.studies import create_study, make_spec, run_trials
+from hpo.report.plots import importances_png, intermediate_curves_png
+from hpo.study.run import create_study, make_spec, run_trials
 from objectives.data import parse_source
 from tests.tiny import tiny_space
 
@@ -256,11 +256,11 @@ def test_unknown_study_or_storage_is_one_clear_line(tiny_study: tuple[str, Path]
 
 
 def test_storage_password_is_masked(tiny_study: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    import hpo.results
+    import hpo.results.records
 
     storage, artifacts = tiny_study
-    read = hpo.results.read_study
-    monkeypatch.setattr(hpo.results, "read_study", lambda url, name: read(storage, name))
+    read = hpo.results.records.read_study
+    monkeypatch.setattr(hpo.results.records, "read_study", lambda url, name: read(storage, name))
 
     report = build_report("postgresql+psycopg2://hpo:hunter2@db.example/hpo", "tiny", artifacts)
 

@@ -32,8 +32,8 @@ from optuna.artifacts import upload_artifact
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from PIL import Image, ImageStat
 
-from hpo.report import report_study
-from hpo.studies import create_study, make_spec
+from hpo.report.build import report_study
+from hpo.study.run import create_study, make_spec
 from objectives.data import parse_source
 from objectives.figures import prediction_figure
 from storage import open_artifact_store

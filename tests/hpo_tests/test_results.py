@@ -16,10 +16,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from hpo.dashboard import dashboard_url, is_loopback
-from hpo.models import collect_inputs, export_best_model, overlay
-from hpo.results import read_study, records_to_csv, records_to_json, study_records, trial_records
-from hpo.studies import create_study, make_spec
+from hpo.results.dashboard import dashboard_url, is_loopback
+from hpo.results.models import collect_inputs, export_best_model, overlay
+from hpo.results.records import read_study, records_to_csv, records_to_json, study_records, trial_records
+from hpo.study.run import create_study, make_spec
 from objectives.data import parse_source
 from storage import StorageError, open_artifact_store
 from tests.tiny import tiny_space

@@ -24,8 +24,8 @@ from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, ge
 from typer.testing import CliRunner
 
 from hpo.cli import app
-from hpo.dashboard import dashboard_app
-from hpo.studies import create_study, make_spec, open_study, run_trials
+from hpo.results.dashboard import dashboard_app
+from hpo.study.run import create_study, make_spec, open_study, run_trials
 from objectives.data import parse_source
 from objectives.phantom import make_phantom
 from tests.tiny import tiny_space

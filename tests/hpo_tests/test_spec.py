@@ -3,7 +3,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from hpo.spec import SpecError, StudySpec, load_spec, save_spec
+from hpo.study.spec import SpecError, StudySpec, load_spec, save_spec
 from objectives.data import make_split, parse_source
 from tests.tiny import tiny_space
 

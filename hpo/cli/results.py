@@ -1,7 +1,7 @@
 """Commands that read finished work: ``hpo study list|show|best|export``, ``hpo dashboard``,
 ``hpo model export`` and ``hpo predict``.
 
-They share the options and error handling of `hpo.cli_common`; `hpo.cli` registers them with
+They share the options and error handling of `hpo.cli.common`; `hpo.cli` registers them with
 `register_results_commands`.
 """
 
@@ -17,7 +17,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from hpo.cli_common import (
+from hpo.cli.common import (
     ArtifactsOption,
     FormatOption,
     StorageOption,
@@ -28,12 +28,12 @@ from hpo.cli_common import (
     print_warning,
     resolve_artifact_dir,
 )
-from hpo.dashboard import DEFAULT_HOST, DEFAULT_PORT
-from hpo.output import OutputFormat, best_trial_record, print_record
+from hpo.cli.render import OutputFormat, best_trial_record, print_record
+from hpo.results.dashboard import DEFAULT_HOST, DEFAULT_PORT
 from storage import DEFAULT_STORAGE_URL
 
 if TYPE_CHECKING:
-    from hpo.models import PredictionReport
+    from hpo.results.models import PredictionReport
     from objectives.data import Skipped
 
 __all__ = ["ExportFormat", "model_app", "register_results_commands"]
@@ -53,7 +53,7 @@ def study_list(storage: StorageOption = DEFAULT_STORAGE_URL, output: FormatOptio
 
     Example: [bold]hpo study list --storage sqlite:///runs/lung.db[/]
     """
-    from hpo.results import records_to_json, study_records
+    from hpo.results.records import records_to_json, study_records
 
     with clear_errors():
         records = study_records(storage)
@@ -72,7 +72,7 @@ def study_show(
 
     Example: [bold]hpo study show lungs --format json[/]
     """
-    from hpo.results import read_study, records_to_json, trial_records
+    from hpo.results.records import read_study, records_to_json, trial_records
 
     with clear_errors():
         records = trial_records(read_study(storage, name))
@@ -91,7 +91,7 @@ def study_best(
 
     Example: [bold]hpo study best lungs[/]
     """
-    from hpo.results import read_study
+    from hpo.results.records import read_study
 
     with clear_errors():
         record = best_trial_record(read_study(storage, name))
@@ -111,7 +111,7 @@ def study_export(
 
     Example: [bold]hpo study export lungs --format csv --out lungs.csv[/]
     """
-    from hpo.results import read_study, records_to_csv, records_to_json, trial_records
+    from hpo.results.records import read_study, records_to_csv, records_to_json, trial_records
 
     with clear_errors():
         records = trial_records(read_study(storage, name))
@@ -134,7 +134,7 @@ def dashboard(
 
     Example: [bold]hpo dashboard --storage sqlite:///runs/lung.db --port 8081[/]
     """
-    from hpo.dashboard import dashboard_url, is_loopback, serve_dashboard
+    from hpo.results.dashboard import dashboard_url, is_loopback, serve_dashboard
 
     artifact_dir = resolve_artifact_dir(storage, artifacts)
     if not artifact_dir.is_dir():
@@ -163,7 +163,7 @@ def model_export(
 
     Example: [bold]hpo model export lungs --out best.keras[/]
     """
-    from hpo.models import export_best_model
+    from hpo.results.models import export_best_model
 
     with clear_errors():
         exported = export_best_model(
@@ -194,7 +194,7 @@ def predict(
 
     Example: [bold]hpo predict best.keras scans/ --out masks/[/]
     """
-    from hpo.models import INPUT_SUFFIXES, collect_inputs, predict_files
+    from hpo.results.models import INPUT_SUFFIXES, collect_inputs, predict_files
 
     with clear_errors():
         files, unusable = collect_inputs(inputs, exclude=out)

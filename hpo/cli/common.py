@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from hpo.output import OutputFormat
+from hpo.cli.render import OutputFormat
 from storage.artifacts import default_artifact_dir
 
 __all__ = [

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hpo.cli_common import console, print_error
-from hpo.output import OutputFormat
+from hpo.cli.common import console, print_error
+from hpo.cli.render import OutputFormat
 
 if TYPE_CHECKING:
     from objectives.data import DatasetReport

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hpo.algorithms import build_pruner, build_sampler
-from hpo.defaults import DEFAULT_MAX_SKIPPED
-from hpo.spec import StudySpec, load_spec, save_spec
+from hpo.study.algorithms import build_pruner, build_sampler
+from hpo.study.defaults import DEFAULT_MAX_SKIPPED
+from hpo.study.spec import StudySpec, load_spec, save_spec
 from objectives.data import DataSource, DataSourceError, Skipped, load_dataset, make_split
 from objectives.objective import DataProvider, KerasCallbackFactory, LungObjective
 from objectives.space import Choice, Fixed, SearchSpace, params_in_space
@@ -233,7 +233,7 @@ def run_trials(
     Args:
         timeout: start no trial after this many seconds (a running one is finished).
         max_trials: stop after training this many trials here, budget or not (a worker process
-            recycles itself this way, see `hpo.workers`).
+            recycles itself this way, see `hpo.study.workers`).
         max_wait: leave after waiting this many seconds in a row for other workers' live trials
             (they finish them); ``None`` waits as long as they run.
         on_wait: called with the counts each time they change while this worker waits.
@@ -306,7 +306,7 @@ def run_trials(
 
 
 class TrialInterrupted(KeyboardInterrupt):
-    """Ctrl-C (or SIGTERM, see `hpo.workers`) stopped `run_trials`; the trial it ran is queued again.
+    """Ctrl-C (or SIGTERM, see `hpo.study.workers`) stopped `run_trials`; the trial it ran is queued again.
 
     Attributes:
         number: the interrupted trial's number, or ``None`` when no trial was running.

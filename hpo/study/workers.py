@@ -30,8 +30,8 @@ from typing import NoReturn
 
 from rich.console import Console
 
-from hpo.hints import worker_command
-from hpo.studies import TrialCounts, TrialInterrupted, budget_filled, open_study, run_trials
+from hpo.study.hints import worker_command
+from hpo.study.run import TrialCounts, TrialInterrupted, budget_filled, open_study, run_trials
 from storage import StorageError, mask_url
 from storage.factory import DEFAULT_GRACE_PERIOD, DEFAULT_HEARTBEAT_INTERVAL
 from storage.urls import sanitise
@@ -104,7 +104,7 @@ def run_worker(
 
     Args:
         max_trials: train at most this many here; the outcome says whether to start afresh.
-        max_wait: see `hpo.studies.run_trials`.
+        max_wait: see `hpo.study.run.run_trials`.
     """
     import optuna
     import sqlalchemy

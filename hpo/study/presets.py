@@ -39,7 +39,7 @@ class Preset:
         return SearchSpace.default().with_overrides(self.space_overrides)
 
     def enqueue(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        """The enqueued trials as ``(params, user_attrs)`` pairs for `hpo.studies.create_study`."""
+        """The enqueued trials as ``(params, user_attrs)`` pairs for `hpo.study.run.create_study`."""
         return [(trial.params, {"factor": trial.factor, "setting": trial.setting}) for trial in self.enqueued]
 
 

@@ -108,7 +108,7 @@ def export_best_model(
     from optuna.artifacts import download_artifact
     from optuna.artifacts.exceptions import ArtifactNotFound
 
-    from hpo.results import read_study
+    from hpo.results.records import read_study
     from storage import open_artifact_store
 
     if out.suffix != ".keras":

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hpo.cli_common import (
+from hpo.cli.common import (
     ArtifactsOption,
     FormatOption,
     StorageOption,
@@ -24,14 +24,14 @@ from hpo.cli_common import (
     print_warning,
     resolve_artifact_dir,
 )
-from hpo.data_cli import data_app
-from hpo.defaults import DEFAULT_MAX_SKIPPED
-from hpo.output import OutputFormat, best_trial_record, print_record
-from hpo.results_cli import register_results_commands
+from hpo.cli.data import data_app
+from hpo.cli.render import OutputFormat, best_trial_record, print_record
+from hpo.cli.results import register_results_commands
+from hpo.study.defaults import DEFAULT_MAX_SKIPPED
 from storage import DEFAULT_STORAGE_URL
 from storage.factory import DEFAULT_GRACE_PERIOD, DEFAULT_HEARTBEAT_INTERVAL
 
-DEFAULT_RECYCLE_AFTER = 10  # see hpo.workers: TensorFlow keeps ~50 MB per trained model
+DEFAULT_RECYCLE_AFTER = 10  # see hpo.study.workers: TensorFlow keeps ~50 MB per trained model
 
 __all__ = ["app", "main"]
 
@@ -114,7 +114,7 @@ def demo(
 
     Example: [bold]hpo demo --n-trials 6[/]
     """
-    from hpo.demo import run_demo
+    from hpo.study.demo import run_demo
 
     artifact_dir = resolve_artifact_dir(storage, artifacts)
     with clear_errors():
@@ -163,9 +163,9 @@ def study_create(
 
     Example: [bold]hpo study create lungs --data folder:data/shenzhen --n-trials 40[/]
     """
-    from hpo.hints import worker_command
-    from hpo.presets import PRESETS
-    from hpo.studies import StudyExistsError, create_study, make_spec
+    from hpo.study.hints import worker_command
+    from hpo.study.presets import PRESETS
+    from hpo.study.run import StudyExistsError, create_study, make_spec
     from objectives.data import parse_source
     from objectives.space import BASELINE, SearchSpace
     from storage import mask_url
@@ -252,8 +252,8 @@ def worker(
 
     Example: [bold]hpo worker lungs --storage postgresql://hpo@db/hpo --gpus 0,1[/]
     """
-    from hpo.studies import budget_filled, open_study
-    from hpo.workers import RECYCLE_EXIT_CODE, Heartbeat, WorkerStopped, run_worker, supervise_workers
+    from hpo.study.run import budget_filled, open_study
+    from hpo.study.workers import RECYCLE_EXIT_CODE, Heartbeat, WorkerStopped, run_worker, supervise_workers
 
     artifact_dir = resolve_artifact_dir(storage, artifacts)
     with clear_errors():
@@ -289,7 +289,7 @@ def trial_replay(
 
     Example: [bold]hpo trial replay demo 3[/]
     """
-    from hpo.studies import replay_trial
+    from hpo.study.run import replay_trial
 
     with clear_errors():
         stored, result = replay_trial(storage, study, number)
@@ -316,7 +316,7 @@ def report(
 
     Example: [bold]hpo report lungs --out reports/lungs[/]
     """
-    from hpo.report import report_study
+    from hpo.report.build import report_study
 
     with clear_errors():
         written = report_study(storage, name, resolve_artifact_dir(storage, artifacts), out)

@@ -15,7 +15,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from hpo.spec import StudySpec, load_spec
+from hpo.study.spec import StudySpec, load_spec
 from storage import open_storage
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ _ATTRIBUTE_FIELDS = ("val_iou", "train_accuracy", "val_accuracy", "epochs_run", 
 def read_study(storage_url: str, name: str) -> optuna.Study:
     """Loads a study to read it; a wrong name raises ``KeyError`` listing the known names.
 
-    Unlike `hpo.studies.open_study` it needs no lung-hpo spec and builds no sampler.
+    Unlike `hpo.study.run.open_study` it needs no lung-hpo spec and builds no sampler.
 
     Args:
         storage_url: Optuna storage URL (see `storage.open_storage`); the storage must exist.

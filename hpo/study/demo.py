@@ -7,10 +7,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from hpo.presets import PRESETS
-from hpo.progress import study_progress
-from hpo.spec import save_spec
-from hpo.studies import (
+from hpo.study.presets import PRESETS
+from hpo.study.progress import study_progress
+from hpo.study.run import (
     StudyHandle,
     create_study,
     finished_trials,
@@ -18,6 +17,7 @@ from hpo.studies import (
     open_study,
     run_trials,
 )
+from hpo.study.spec import save_spec
 from objectives.data import parse_source
 from storage import open_storage
 

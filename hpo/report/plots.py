@@ -2,7 +2,7 @@
 
 Optuna's matplotlib plots draw the optimisation history and the parallel coordinates. The
 per-epoch curves and the importance bars are drawn here from plain data: Optuna's intermediate
-plot cannot mark pruned trials, and the importances are computed once, in `hpo.report`.
+plot cannot mark pruned trials, and the importances are computed once, in `hpo.report.build`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from hpo.report import TrialRecord
+    from hpo.report.build import TrialRecord
 
 __all__ = [
     "importances_png",

@@ -3,7 +3,7 @@
 `build_report` reads a study into a `StudyReport`; `render_html` and `render_markdown` turn it
 into text and `write_report` puts both on disk with the PNGs the Markdown links to. The tables and
 the pruning arithmetic are pure functions of `TrialRecord`s, tested on hand-made records; the
-plots come from `hpo.report_plots`.
+plots come from `hpo.report.plots`.
 
 The HTML stands alone: images are ``data:`` URIs, CSS is inline, fonts are the system's, and a
 Content-Security-Policy forbids loading anything else, so it opens offline and can be mailed.
@@ -490,9 +490,9 @@ def build_report(storage_url: str, name: str, artifact_dir: Path) -> StudyReport
         name: the study's name.
         artifact_dir: the study's artifact folder, where the prediction figures are.
     """
-    from hpo import report_plots
-    from hpo.results import read_study
-    from hpo.spec import load_spec
+    from hpo.report import plots as report_plots
+    from hpo.results.records import read_study
+    from hpo.study.spec import load_spec
     from storage import mask_url
 
     study = read_study(storage_url, name)  # read only: no sampler, and no empty database left behind
