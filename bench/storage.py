@@ -25,7 +25,7 @@ from typing import Any
 
 from bench.common import machine, publish
 from storage import StorageError, mask_url, open_storage
-from storage.scratch import connection_counter, scratch_database
+from tests.postgres import connection_counter, scratch_database
 
 __all__ = ["Row", "main"]
 

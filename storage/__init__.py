@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from storage.artifacts import default_artifact_dir, open_artifact_store
 from storage.errors import StorageError
-from storage.factory import DEFAULT_STORAGE_URL, check_connection, open_storage
+from storage.factory import DEFAULT_STORAGE_URL, open_storage
 from storage.urls import StorageKind, StorageUrl, mask_url, parse_storage_url
 
 __all__ = [
@@ -16,7 +16,6 @@ __all__ = [
     "StorageError",
     "StorageKind",
     "StorageUrl",
-    "check_connection",
     "default_artifact_dir",
     "mask_url",
     "open_artifact_store",

@@ -9,7 +9,6 @@ no heartbeat, so a killed trial there stays RUNNING: the price of any shared fil
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,6 @@ __all__ = [
     "DEFAULT_MAX_RETRY",
     "DEFAULT_STORAGE_URL",
     "StorageError",
-    "check_connection",
     "connect_args",
     "open_storage",
 ]
@@ -98,27 +96,6 @@ def open_storage(
     if target.kind is StorageKind.JOURNAL:
         return _open_journal(target, url)
     return _open_rdb(target, url, heartbeat_interval, grace_period, max_retry, connect_timeout)
-
-
-def check_connection(url: str, *, connect_timeout: int = DEFAULT_CONNECT_TIMEOUT) -> None:
-    """Checks that the storage at ``url`` can be reached, without creating anything.
-
-    For PostgreSQL it logs in and runs ``SELECT 1``; for a file it checks that the file is not a
-    directory and that its nearest existing directory is writable.
-
-    Args:
-        url: A storage URL in one of the forms ``open_storage`` accepts.
-        connect_timeout: Seconds to wait for a PostgreSQL server that does not answer.
-
-    Raises:
-        StorageError: The URL has no accepted form or the storage cannot be reached.
-    """
-    _check_positive("connect_timeout", connect_timeout)
-    target = parse_storage_url(url)
-    if target.kind is StorageKind.POSTGRESQL:
-        _ping_postgres(target, url, connect_timeout)
-    elif target.path is not None:
-        _check_writable(target.path, url)
 
 
 def _check_options(heartbeat_interval: int, grace_period: int, max_retry: int | None, connect_timeout: int) -> None:
@@ -206,32 +183,8 @@ def connect_args(connect_timeout: int = DEFAULT_CONNECT_TIMEOUT) -> dict[str, An
     }
 
 
-def _ping_postgres(target: StorageUrl, url: str, connect_timeout: int) -> None:
-    import sqlalchemy
-    from sqlalchemy.pool import NullPool
-
-    engine = sqlalchemy.create_engine(target.url, poolclass=NullPool, connect_args=connect_args(connect_timeout))
-    try:
-        with engine.connect() as connection:
-            connection.execute(sqlalchemy.text("SELECT 1"))
-    except Exception as error:
-        raise StorageError(error_message("cannot reach storage", url, error)) from None
-    finally:
-        engine.dispose()
-
-
 def _make_parent(path: Path, url: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise StorageError(error_message("cannot create the directory of", url, error)) from None
-
-
-def _check_writable(path: Path, url: str) -> None:
-    if path.is_dir():
-        raise StorageError(f"cannot use storage {mask_url(url)!r}: {str(path)!r} is a directory")
-    directory = path.absolute().parent
-    while not directory.exists():
-        directory = directory.parent
-    if not directory.is_dir() or not os.access(directory, os.W_OK | os.X_OK):
-        raise StorageError(f"cannot use storage {mask_url(url)!r}: {str(directory)!r} is not a writable directory")

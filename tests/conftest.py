@@ -26,10 +26,11 @@ _SERVER_URL = os.environ.get("HPO_TEST_POSTGRES_URL", "postgresql://postgres@127
 @pytest.fixture(scope="session")
 def postgres_server() -> str:
     """The URL of a PostgreSQL server that may create databases; skips (or fails in CI)."""
-    from storage import StorageError, check_connection
+    from storage import StorageError
+    from tests.postgres import check_server
 
     try:
-        check_connection(_SERVER_URL, connect_timeout=3)
+        check_server(_SERVER_URL, connect_timeout=3)
     except StorageError as error:
         if os.environ.get("HPO_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"HPO_REQUIRE_POSTGRES=1 but {error}", pytrace=False)
@@ -40,7 +41,7 @@ def postgres_server() -> str:
 @pytest.fixture
 def postgres_url(postgres_server: str) -> Iterator[str]:
     """The URL of a fresh database, dropped after the test."""
-    from storage.scratch import scratch_database
+    from tests.postgres import scratch_database
 
     with scratch_database(postgres_server, prefix="hpo_test") as url:
         yield url

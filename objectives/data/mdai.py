@@ -1,15 +1,9 @@
 """MD.ai sources: a local export (``mdai-export:PATH``) or a project download (``mdai:ID``).
 
 This is the only module that imports ``mdai``, and only inside functions, so ``hpo --help`` and
-the other sources never pay for it (it pulls in pandas, OpenCV and matplotlib).
-
-Export layout. ``mdai.Client.project`` writes an annotations JSON file and, next to it, an
-images folder laid out as ``<images_dir>/<StudyInstanceUID>/<SeriesInstanceUID>/
-<SOPInstanceUID>.dcm``. ``PATH`` may be that JSON file or the folder holding it; in a folder,
-the one ``*.json`` file is used (or the one whose name contains "annotations" when there are
-several). The images folder is the folder, at most three levels below the JSON's folder, whose
-subfolders are named after the export's studies; when several match (older downloads left
-beside newer ones), the one holding the most of the export's studies wins, then the newest.
+the other sources never pay for it (it pulls in pandas, OpenCV and matplotlib). Finding an
+export on disk lives in `objectives.data.mdai_export`, the label and annotation rules in
+`objectives.data.mdai_annotations`; neither imports mdai.
 
 What mdai does and what this module adds:
 
@@ -21,18 +15,12 @@ What mdai does and what this module adds:
   RescaleSlope/Intercept and MONOCHROME1 (``visualize.load_dicom_image``), truncate the slope
   to an integer (``transforms.apply_slope_intercept``), or fail with an unrelated error on
   undecodable pixel data; a file that pydicom cannot decode is skipped and reported.
-- ``mask``-mode annotations are filled here with Pillow: mdai 0.16's ``load_mask`` reads them
-  with attribute access on a dict and fails, and ``convert_mask_annotation_to_array`` swaps
-  width and height.
-- Annotations are checked before mdai sees them, because ``load_mask`` draws a 2-point polygon
-  as a line and fails on missing geometry: polygons with fewer than 3 points, boxes without a
-  positive size, annotations without geometry or not tied to one image (no SOPInstanceUID),
-  and annotations in modes without an area are skipped and reported, as are annotations whose
-  labelId no label group defines.
+- Annotations that `annotation_problem` refuses, and annotations whose labelId no label group
+  defines, are skipped and reported before mdai sees them; ``mask``-mode annotations are
+  filled by `fill_mask_annotation` rather than by mdai.
 
-Labels: ``label_ids`` when given; otherwise every label whose name contains "lung" (any case)
-and whose annotation mode has an area. All of an image's chosen annotations are merged into one
-mask. Images with none are reported and left out, or kept with an empty mask when
+All of an image's annotations of the chosen labels (`choose_labels`) are merged into one mask.
+Images with none are reported and left out, or kept with an empty mask when
 ``keep_unannotated`` is set.
 
 The access token is read from ``MDAI_TOKEN`` only, handed straight to ``mdai.Client`` and never
@@ -43,28 +31,30 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
-import json
 import os
 import re
 import sys
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw
 
-from objectives.data.cache import file_fingerprint
 from objectives.data.dataset import Dataset, DataSourceError, Skipped
+from objectives.data.mdai_annotations import (
+    MDAI_DRAWN_MODES,
+    annotation_problem,
+    choose_labels,
+    describe_annotation,
+    fill_mask_annotation,
+)
+from objectives.data.mdai_export import ExportPaths, export_fingerprint, find_export
 from objectives.data.preprocess import prepare_image, prepare_mask
 from objectives.data.readers import read_dicom
 
 __all__ = [
-    "AREA_MODES",
     "DEFAULT_MDAI_DOMAIN",
     "TOKEN_ENV_VAR",
     "Downloader",
@@ -79,21 +69,10 @@ __all__ = [
 
 DEFAULT_MDAI_DOMAIN = "public.md.ai"
 TOKEN_ENV_VAR = "MDAI_TOKEN"
-AREA_MODES = ("freeform", "polygon", "bbox", "mask")  # annotation modes that outline a region
-_MDAI_DRAWN_MODES = ("freeform", "polygon", "bbox")  # rasterised by mdai.visualize.load_mask
-_SEARCH_DEPTH = 3  # levels below the JSON's folder searched for the images folder
 _PROJECT_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
 Downloader = Callable[[str, str, str, Path], Path]
 """``(project_id, domain, token, dest) -> annotations JSON path``; the only network step."""
-
-
-@dataclass(frozen=True)
-class ExportPaths:
-    """The two halves of a local MD.ai export."""
-
-    annotations: Path  # the exported annotations JSON file
-    images_dir: Path  # holds <StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm
 
 
 def _import_mdai() -> ModuleType:
@@ -159,148 +138,6 @@ def download_project(project_id: str, domain: str, token: str, dest: Path) -> Pa
     return Path(project.annotations_fp)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DataSourceError(f"cannot read MD.ai annotations {str(path)!r}: {error}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("datasets"), list):
-        raise DataSourceError(f"{str(path)!r} is not an MD.ai annotations export: it has no 'datasets' list")
-    return data
-
-
-def _study_uids(data: dict[str, Any]) -> set[str]:
-    uids: set[str] = set()
-    for dataset in data["datasets"]:
-        for record in [*dataset.get("studies", []), *dataset.get("annotations", [])]:
-            if isinstance(record, dict) and record.get("StudyInstanceUID"):
-                uids.add(str(record["StudyInstanceUID"]))
-    return uids
-
-
-def _find_annotations_file(folder: Path) -> Path:
-    candidates = sorted(folder.glob("*.json"))
-    if len(candidates) > 1:
-        candidates = [path for path in candidates if "annotations" in path.name.lower()]
-    if len(candidates) != 1:
-        found = ", ".join(path.name for path in sorted(folder.glob("*.json"))) or "none"
-        raise DataSourceError(
-            f"expected one MD.ai annotations JSON file in {str(folder)!r}, but found: {found}; "
-            "pass the file itself as mdai-export:FILE.json"
-        )
-    return candidates[0]
-
-
-def _find_images_dir(root: Path, studies: set[str]) -> Path | None:
-    best: tuple[int, float, str] | None = None
-    for current, subdirs, _ in os.walk(root):
-        depth = len(Path(current).relative_to(root).parts)
-        hits = len(studies.intersection(subdirs))
-        if hits:
-            rank = (hits, Path(current).stat().st_mtime, current)
-            best = rank if best is None or rank > best else best
-        if depth >= _SEARCH_DEPTH:
-            subdirs.clear()
-    return None if best is None else Path(best[2])
-
-
-def find_export(path: Path) -> ExportPaths:
-    """Finds the annotations file and the DICOM folder of a local export (module docstring).
-
-    Args:
-        path: the JSON file or the folder holding it.
-    """
-    if path.is_file():
-        annotations = path
-    elif path.is_dir():
-        annotations = _find_annotations_file(path)
-    else:
-        raise DataSourceError(f"MD.ai export {str(path)!r} does not exist")
-    studies = _study_uids(_read_json(annotations))
-    images_dir = _find_images_dir(annotations.parent, studies) if studies else None
-    if images_dir is None:
-        raise DataSourceError(
-            f"no DICOM folder found for {str(annotations)!r}: expected <images_dir>/"
-            "<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm for the export's "
-            f"{len(studies)} studies under {str(annotations.parent)!r}"
-        )
-    return ExportPaths(annotations.resolve(), images_dir.resolve())
-
-
-def export_fingerprint(paths: ExportPaths) -> str:
-    """Changes when the annotations change in any way or a DICOM file is added or rewritten."""
-    digest = hashlib.sha256(paths.annotations.read_bytes())
-    dicoms = list(paths.images_dir.rglob("*.dcm"))
-    digest.update(file_fingerprint(paths.images_dir, dicoms).encode())
-    return digest.hexdigest()
-
-
-def _choose_labels(labels: dict[str, dict[str, Any]], label_ids: tuple[str, ...]) -> list[str]:
-    listing = ", ".join(f"{lid} ({label.get('name')!r})" for lid, label in labels.items())
-    if label_ids:
-        unknown = [lid for lid in label_ids if lid not in labels]
-        if unknown:
-            raise DataSourceError(f"label ids {unknown!r} are not in the export; it has: {listing or 'no labels'}")
-        return list(dict.fromkeys(label_ids))
-    chosen = [
-        lid
-        for lid, label in labels.items()
-        if "lung" in str(label.get("name", "")).casefold() and label.get("annotationMode") in AREA_MODES
-    ]
-    if not chosen:
-        raise DataSourceError(
-            "no label named like 'lung' with an area annotation mode in the export; choose "
-            f"labels with --label-id from: {listing or 'no labels'}"
-        )
-    return chosen
-
-
-def _points_ok(points: Any) -> bool:
-    return isinstance(points, list) and len(points) >= 3
-
-
-def _annotation_problem(annotation: dict[str, Any], mode: Any) -> str | None:
-    """Why an annotation cannot be rasterised, or None when it can."""
-    if not annotation.get("SOPInstanceUID"):
-        return "not tied to one image (no SOPInstanceUID)"
-    if mode not in AREA_MODES:
-        return f"annotation mode {mode!r} outlines no area"
-    data = annotation.get("data")
-    if not isinstance(data, dict):
-        return f"{mode} annotation has no geometry"
-    if mode in ("freeform", "polygon"):
-        vertices = data.get("vertices")
-        count = len(vertices) if isinstance(vertices, list) else 0
-        return None if count >= 3 else f"{mode} with {count} points (needs at least 3)"
-    if mode == "bbox":
-        try:
-            ok = float(data["width"]) > 0 and float(data["height"]) > 0
-            float(data["x"]), float(data["y"])
-        except (KeyError, TypeError, ValueError):
-            ok = False
-        return None if ok else "bounding box without a position and positive size"
-    foreground = data.get("foreground")
-    if not isinstance(foreground, list) or not any(_points_ok(p) for p in foreground):
-        return "mask annotation without a foreground polygon of at least 3 points"
-    return None
-
-
-def _describe(annotation: dict[str, Any]) -> str:
-    where = annotation.get("SOPInstanceUID") or annotation.get("StudyInstanceUID") or "?"
-    return f"annotation {annotation.get('id', '?')} on {where}"
-
-
-def _fill_mask_annotation(data: dict[str, Any], shape: tuple[int, int]) -> np.ndarray:
-    """A ``mask``-mode annotation's foreground polygons minus its background (hole) polygons."""
-    canvas = Image.new("L", (shape[1], shape[0]), 0)
-    draw = ImageDraw.Draw(canvas)
-    for key, value in (("foreground", 1), ("background", 0)):
-        for polygon in data.get(key) or []:
-            if _points_ok(polygon):
-                draw.polygon([(float(x), float(y)) for x, y in polygon], fill=value)
-    return np.asarray(canvas, dtype=bool)
-
-
 def _rasterise(
     mdai: ModuleType,
     dataset: Any,
@@ -314,7 +151,7 @@ def _rasterise(
     filled: list[dict[str, Any]] = []
     for annotation in annotations:
         mode = dataset.label_id_to_class_annotation_mode(annotation["labelId"])
-        (drawn if mode in _MDAI_DRAWN_MODES else filled).append(annotation)
+        (drawn if mode in MDAI_DRAWN_MODES else filled).append(annotation)
     if drawn:
         # load_mask reads an image's annotations from the dataset; give it a view holding
         # only the ones it can draw.
@@ -327,7 +164,7 @@ def _rasterise(
             raise ValueError(f"mdai drew a {layers.shape[:2]} mask for a {shape} image")
         mask |= layers.any(axis=-1)
     for annotation in filled:
-        mask |= _fill_mask_annotation(annotation["data"], shape)
+        mask |= fill_mask_annotation(annotation["data"], shape)
     return mask
 
 
@@ -344,7 +181,7 @@ def _open_project(paths: ExportPaths, label_ids: tuple[str, ...]) -> tuple[Any, 
         labels = {
             str(label["id"]): label for group in project.get_label_groups() for label in group.get_data()["labels"]
         }
-        chosen = _choose_labels(labels, label_ids)
+        chosen = choose_labels(labels, label_ids)
         project.set_labels_dict({label_id: index + 1 for index, label_id in enumerate(chosen)})
     except (KeyError, TypeError) as error:
         raise DataSourceError(
@@ -370,11 +207,11 @@ def _usable_annotations(
             label_id = str(annotation.get("labelId"))
             if label_id not in labels:
                 reason = f"label id {label_id!r} is not defined in any label group; ignored"
-                skipped.append(Skipped(_describe(annotation), reason))
+                skipped.append(Skipped(describe_annotation(annotation), reason))
             elif label_id in chosen:
-                problem = _annotation_problem(annotation, labels[label_id].get("annotationMode"))
+                problem = annotation_problem(annotation, labels[label_id].get("annotationMode"))
                 if problem:
-                    skipped.append(Skipped(_describe(annotation), problem))
+                    skipped.append(Skipped(describe_annotation(annotation), problem))
                 else:
                     usable.append(annotation)
         dataset.all_annotations = usable

@@ -68,38 +68,31 @@ def letterbox(original: tuple[int, int], size: int) -> Letterbox:
     return Letterbox((height, width), size, content, offset)
 
 
-def to_float(
-    pixels: np.ndarray,
-    *,
-    slope: float = 1.0,
-    intercept: float = 0.0,
-    monochrome1: bool = False,
-) -> np.ndarray:
-    """Stored pixel values to float32 in the modality's units, with bright meaning dense.
+def to_float(values: np.ndarray, *, monochrome1: bool = False) -> np.ndarray:
+    """Modality values to float32 with bright meaning dense.
 
     MONOCHROME1 images store dense tissue as low values; they are mirrored within their own
     range so that every source shows bone bright, as the model expects.
 
     Args:
-        pixels: 2-D stored values (already limited to BitsStored, as pydicom returns them).
-        slope: RescaleSlope.
-        intercept: RescaleIntercept.
+        values: 2-D pixel values in the modality's units (after the Modality LUT or rescale).
         monochrome1: whether PhotometricInterpretation is MONOCHROME1.
     """
-    if pixels.ndim != 2:
-        raise ValueError(f"expected a 2-D grayscale image, but got shape {pixels.shape!r}")
-    values = pixels.astype(np.float64) * slope + intercept
+    if values.ndim != 2:
+        raise ValueError(f"expected a 2-D grayscale image, but got shape {values.shape!r}")
+    floats = values.astype(np.float64)
     if monochrome1:
-        values = values.max() + values.min() - values
-    return values.astype(np.float32)
+        floats = floats.max() + floats.min() - floats
+    return floats.astype(np.float32)
 
 
 def dicom_to_float(ds: DicomDataset) -> np.ndarray:
     """Decodes a read DICOM dataset to a float32 2-D image (see `to_float`).
 
     pydicom's ``pixel_array`` already keeps only the BitsStored low bits (and sign-extends them
-    for signed data), so garbage in the unused high bits never reaches the image. A Modality LUT
-    sequence, when present, replaces slope and intercept, as the standard says.
+    for signed data), so garbage in the unused high bits never reaches the image. pydicom's
+    ``apply_modality_lut`` then applies the Modality LUT sequence when there is one, otherwise
+    RescaleSlope and RescaleIntercept when both are present, as the standard says.
 
     Args:
         ds: a dataset read with ``pydicom.dcmread``, holding pixel data.
@@ -112,14 +105,7 @@ def dicom_to_float(ds: DicomDataset) -> np.ndarray:
     if pixels.ndim == 3 and int(ds.get("SamplesPerPixel", 1)) == 3:
         pixels = pixels.astype(np.float64).mean(axis=-1)
     monochrome1 = str(ds.get("PhotometricInterpretation", "")).upper() == "MONOCHROME1"
-    if "ModalityLUTSequence" in ds:
-        return to_float(np.asarray(apply_modality_lut(pixels, ds)), monochrome1=monochrome1)
-    return to_float(
-        pixels,
-        slope=float(ds.get("RescaleSlope", 1.0) or 1.0),
-        intercept=float(ds.get("RescaleIntercept", 0.0) or 0.0),
-        monochrome1=monochrome1,
-    )
+    return to_float(np.asarray(apply_modality_lut(pixels, ds)), monochrome1=monochrome1)
 
 
 def normalize(image: np.ndarray) -> np.ndarray:

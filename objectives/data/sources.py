@@ -15,6 +15,7 @@ studies with many workers are better pointed at a downloaded ``mdai-export:PATH`
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,49 +122,72 @@ def load_dataset(
     """
     if image_size < MIN_IMAGE_SIZE:
         raise ValueError(f"image_size must be at least {MIN_IMAGE_SIZE}, but got {image_size!r}")
-    keep_unannotated = source.keep_unannotated if keep_unannotated is None else keep_unannotated
-    mdai_domain = source.mdai_domain if mdai_domain is None else mdai_domain
     if source.kind == "synthetic":
-        images, masks = make_phantom_dataset(source.count, image_size, source.seed)
-        names = tuple(f"phantom-{index:05d}" for index in range(source.count))
-        sizes = ((image_size, image_size),) * source.count
-        return Dataset(images, masks, names, original_sizes=sizes)
+        return _phantom(source, image_size)
     root = default_cache_dir() if cache_dir is None else cache_dir
     if source.kind == "folder":
-        layout = folder_source.find_layout(Path(source.location).expanduser().resolve())
-        key = cache_key(
-            kind="folder",
-            location=str(layout.root),
-            fingerprint=folder_source.folder_fingerprint(layout),
-            image_size=image_size,
-        )
-
-        def build() -> Dataset:
-            return folder_source.load_folder(layout.root, image_size)
-
+        key, build = _folder_source(source, image_size)
     elif source.kind in ("mdai-export", "mdai"):
-        if source.kind == "mdai":
-            location = _download(source.location, mdai_domain, root, download)
-            where = f"{mdai_domain}/{source.location}"
-        else:
-            location = Path(source.location).expanduser().resolve()
-            where = str(location)
-        paths = mdai_source.find_export(location)
-        key = cache_key(
-            kind=source.kind,
-            location=where,
-            fingerprint=mdai_source.export_fingerprint(paths),
-            image_size=image_size,
-            label_ids=list(source.label_ids),
-            keep_unannotated=keep_unannotated,
-        )
-
-        def build() -> Dataset:
-            return mdai_source.load_export(paths, image_size, source.label_ids, keep_unannotated)
-
+        keep = source.keep_unannotated if keep_unannotated is None else keep_unannotated
+        domain = source.mdai_domain if mdai_domain is None else mdai_domain
+        key, build = _mdai_source(source, image_size, keep, domain, root, download)
     else:
         raise DataSourceError(f"data source {source.kind!r} is not supported")
     return cached_dataset(root, source.kind, key, build) if use_cache else build()
+
+
+def _phantom(source: DataSource, image_size: int) -> Dataset:
+    images, masks = make_phantom_dataset(source.count, image_size, source.seed)
+    names = tuple(f"phantom-{index:05d}" for index in range(source.count))
+    sizes = ((image_size, image_size),) * source.count
+    return Dataset(images, masks, names, original_sizes=sizes)
+
+
+def _folder_source(source: DataSource, image_size: int) -> tuple[str, Callable[[], Dataset]]:
+    """The cache key of a folder source and how to decode it."""
+    layout = folder_source.find_layout(Path(source.location).expanduser().resolve())
+    key = cache_key(
+        kind="folder",
+        location=str(layout.root),
+        fingerprint=folder_source.folder_fingerprint(layout),
+        image_size=image_size,
+    )
+
+    def build() -> Dataset:
+        return folder_source.load_folder(layout.root, image_size)
+
+    return key, build
+
+
+def _mdai_source(
+    source: DataSource,
+    image_size: int,
+    keep_unannotated: bool,
+    mdai_domain: str,
+    cache_root: Path,
+    download: mdai_source.Downloader | None,
+) -> tuple[str, Callable[[], Dataset]]:
+    """The cache key of an MD.ai export (downloaded first for ``mdai:``) and how to decode it."""
+    if source.kind == "mdai":
+        location = _download(source.location, mdai_domain, cache_root, download)
+        where = f"{mdai_domain}/{source.location}"
+    else:
+        location = Path(source.location).expanduser().resolve()
+        where = str(location)
+    paths = mdai_source.find_export(location)
+    key = cache_key(
+        kind=source.kind,
+        location=where,
+        fingerprint=mdai_source.export_fingerprint(paths),
+        image_size=image_size,
+        label_ids=list(source.label_ids),
+        keep_unannotated=keep_unannotated,
+    )
+
+    def build() -> Dataset:
+        return mdai_source.load_export(paths, image_size, source.label_ids, keep_unannotated)
+
+    return key, build
 
 
 def _download(project_id: str, domain: str, cache_root: Path, download: mdai_source.Downloader | None) -> Path:

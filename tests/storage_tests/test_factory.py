@@ -5,14 +5,14 @@ from __future__ import annotations
 import socket
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
 import pytest
 from optuna.trial import TrialState
 
-from storage import DEFAULT_STORAGE_URL, StorageError, check_connection, open_storage
+from storage import DEFAULT_STORAGE_URL, StorageError, open_storage
 
 
 def _objective(trial: optuna.Trial) -> float:
@@ -97,14 +97,25 @@ def test_a_directory_where_the_file_should_be_is_a_storage_error(tmp_path: Path,
     url = f"{scheme}:///{tmp_path}"
     with pytest.raises(StorageError, match="cannot open storage"):
         open_storage(url)
-    with pytest.raises(StorageError, match="is a directory"):
-        check_connection(url)
-
-
-def test_check_connection_accepts_a_file_yet_to_be_created(tmp_path: Path) -> None:
-    check_connection(f"sqlite:///{tmp_path}/not/yet/hpo.db")
-    check_connection(f"journal:///{tmp_path}/hpo.log")
+    with pytest.raises(StorageError, match="does not exist"):
+        open_storage(url, must_exist=True)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("scheme", ["sqlite", "journal"])
+def test_must_exist_refuses_a_missing_file_and_creates_nothing(tmp_path: Path, scheme: str) -> None:
+    url = f"{scheme}:///{tmp_path}/not/yet/hpo.db"
+    with pytest.raises(StorageError, match=r"no storage at .* does not exist; create a study first"):
+        open_storage(url, must_exist=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("scheme", ["sqlite", "journal"])
+def test_must_exist_opens_a_storage_that_is_there(tmp_path: Path, scheme: str) -> None:
+    url = f"{scheme}:///{tmp_path}/hpo.db"
+    _run(open_storage(url), "s", 1)
+    study = optuna.load_study(study_name="s", storage=open_storage(url, must_exist=True))
+    assert len(study.trials) == 1
 
 
 @pytest.mark.parametrize(
@@ -130,12 +141,11 @@ def test_unsupported_url() -> None:
         open_storage("redis://h:hunter2@h/0")
 
 
-@pytest.mark.parametrize("check", [open_storage, check_connection])
-def test_refused_connection_fails_fast_on_one_masked_line(check: Callable[..., object]) -> None:
+def test_refused_connection_fails_fast_on_one_masked_line() -> None:
     url = "postgresql://u:hunter2@127.0.0.1:1/db"  # nothing listens on port 1
     start = time.monotonic()
     with pytest.raises(StorageError) as caught:
-        check(url)
+        open_storage(url)
     assert time.monotonic() - start < 5
     message = str(caught.value)
     assert "postgresql://u:***@127.0.0.1:1/db" in message
@@ -146,11 +156,10 @@ def test_refused_connection_fails_fast_on_one_masked_line(check: Callable[..., o
     assert caught.value.__suppress_context__
 
 
-@pytest.mark.parametrize("check", [open_storage, check_connection])
-def test_silent_server_times_out_instead_of_hanging(silent_port: int, check: Callable[..., object]) -> None:
+def test_silent_server_times_out_instead_of_hanging(silent_port: int) -> None:
     url = f"postgresql://u:hunter2@127.0.0.1:{silent_port}/db"
     start = time.monotonic()
     with pytest.raises(StorageError, match="timeout") as caught:
-        check(url, connect_timeout=1)
+        open_storage(url, connect_timeout=1)
     assert time.monotonic() - start < 4
     assert "hunter2" not in str(caught.value)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 
 import numpy as np
@@ -11,7 +9,7 @@ import pytest
 
 from objectives.data import DataSourceError
 from objectives.data import mdai as mdai_source
-from objectives.data.mdai import export_fingerprint, find_export, load_export
+from objectives.data.mdai import find_export, load_export
 
 SIZE = 64
 # Every test image is 48 rows x 64 columns with a bright block on rows TOP..BOTTOM - 1 and
@@ -165,49 +163,6 @@ def test_export_without_usable_image_says_why(export_builder, polygon):
     export_builder.write()
     with pytest.raises(DataSourceError, match=r"no usable image.*1 DICOM files.*1 without"):
         load_export(find_export(export_builder.root), SIZE)
-
-
-def test_find_export_accepts_the_folder_or_the_json_file(export_builder, polygon):
-    uids = export_builder.add_image(1, _landscape(0, 255, np.uint8))
-    export_builder.annotate(uids, export_builder.LUNG, {"vertices": polygon(1, 1, 9, 9)})
-    annotations = export_builder.write()
-    from_folder = find_export(export_builder.root)
-    assert from_folder == find_export(annotations)
-    assert from_folder.annotations == annotations.resolve()
-    assert from_folder.images_dir == export_builder.images_dir.resolve()
-
-
-def test_find_export_explains_missing_pieces(tmp_path, export_builder):
-    with pytest.raises(DataSourceError, match="does not exist"):
-        find_export(tmp_path / "nowhere")
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    with pytest.raises(DataSourceError, match="expected one MD.ai annotations JSON file"):
-        find_export(empty)
-    export_builder.root.mkdir(parents=True)
-    export_builder.studies.append("1.2.3")
-    annotations = export_builder.write()
-    with pytest.raises(DataSourceError, match="no DICOM folder found"):
-        find_export(annotations)
-    annotations.write_text(json.dumps({"labelGroups": []}))
-    with pytest.raises(DataSourceError, match="no 'datasets' list"):
-        find_export(annotations)
-
-
-def test_fingerprint_follows_annotations_and_images(export_builder, polygon):
-    uids = export_builder.add_image(1, _landscape(0, 255, np.uint8))
-    export_builder.annotate(uids, export_builder.LUNG, {"vertices": polygon(1, 1, 9, 9)})
-    export_builder.write()
-    paths = find_export(export_builder.root)
-    first = export_fingerprint(paths)
-    assert export_fingerprint(paths) == first
-    export_builder.annotate(uids, export_builder.LUNG, {"vertices": polygon(2, 2, 9, 9)})
-    export_builder.write()
-    second = export_fingerprint(paths)
-    assert second != first
-    stat = export_builder.image_path(uids).stat()
-    os.utime(export_builder.image_path(uids), ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    assert export_fingerprint(paths) != second
 
 
 def test_token_comes_from_the_environment_only():

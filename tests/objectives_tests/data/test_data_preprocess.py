@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from pydicom.dataset import Dataset as DicomDataset
 from pydicom.dataset import FileMetaDataset
+from pydicom.tag import Tag
 from pydicom.uid import ExplicitVRLittleEndian
 
 from objectives.data.preprocess import (
@@ -96,14 +97,19 @@ def test_restore_mask_rejects_non_square_input():
         restore_mask(np.zeros((4, 3)), (4, 3))
 
 
-def test_to_float_applies_slope_intercept_and_monochrome1():
-    stored = np.array([[0, 1], [2, 3]], dtype=np.uint16)
-    # 2 * [0, 1, 2, 3] - 1 = [-1, 1, 3, 5]
-    np.testing.assert_array_equal(to_float(stored, slope=2, intercept=-1), [[-1, 1], [3, 5]])
+def test_to_float_mirrors_monochrome1_within_its_range():
+    values = np.array([[-1, 1], [3, 5]], dtype=np.float64)
+    kept = to_float(values)
+    np.testing.assert_array_equal(kept, values)
     # MONOCHROME1 mirrors within the range: max + min - v = 4 - v
-    mirrored = to_float(stored, slope=2, intercept=-1, monochrome1=True)
+    mirrored = to_float(values, monochrome1=True)
     np.testing.assert_array_equal(mirrored, [[5, 3], [1, -1]])
-    assert mirrored.dtype == np.float32
+    assert kept.dtype == mirrored.dtype == np.float32
+
+
+def test_to_float_rejects_colour_arrays():
+    with pytest.raises(ValueError, match=r"but got shape \(2, 2, 3\)"):
+        to_float(np.zeros((2, 2, 3)))
 
 
 def _dicom(stored: np.ndarray, bits_stored: int, **attributes: object) -> DicomDataset:
@@ -140,6 +146,26 @@ def test_dicom_to_float_reads_signed_rescaled_monochrome1():
     )
     # 0.5 * [-2, 0, 2, 4] + 100 = [99, 100, 101, 102]; mirrored: 201 - v = [102, 101, 100, 99]
     np.testing.assert_array_equal(dicom_to_float(ds), [[102, 101], [100, 99]])
+
+
+def test_dicom_to_float_applies_slope_and_intercept():
+    stored = np.array([[0, 1], [2, 3]], dtype=np.uint16)
+    ds = _dicom(stored, 16, RescaleSlope="2", RescaleIntercept="-1")
+    # 2 * [0, 1, 2, 3] - 1 = [-1, 1, 3, 5]
+    np.testing.assert_array_equal(dicom_to_float(ds), [[-1, 1], [3, 5]])
+
+
+def test_dicom_to_float_prefers_the_modality_lut_sequence_to_rescale():
+    stored = np.array([[0, 1], [2, 5]], dtype=np.uint16)
+    item = DicomDataset()
+    # 4 entries mapping stored values 1..4; values below the first are mapped to the first
+    # entry and values past the last to the last.
+    item.add_new(Tag(0x0028, 0x3002), "US", [4, 1, 16])  # LUTDescriptor
+    item.add_new(Tag(0x0028, 0x3006), "US", [10, 20, 30, 40])  # LUTData
+    item.ModalityLUTType = "OD"
+    ds = _dicom(stored, 16, RescaleSlope="2", RescaleIntercept="-1", ModalityLUTSequence=[item])
+    # 0 -> first entry 10, 1 -> 10, 2 -> 20, 5 -> past the end: last entry 40.
+    np.testing.assert_array_equal(dicom_to_float(ds), [[10, 10], [20, 40]])
 
 
 def test_normalize_scales_to_unit_range_and_handles_constant_images():

@@ -1,4 +1,4 @@
-"""Throwaway PostgreSQL databases, so tests and benchmarks never touch a shared one."""
+"""Throwaway PostgreSQL databases for tests and benchmarks, so neither touches a shared one."""
 
 from __future__ import annotations
 
@@ -8,15 +8,30 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from storage.errors import StorageError
-from storage.urls import StorageKind, error_message, mask_url, parse_storage_url
+from storage import StorageError, StorageKind, mask_url, parse_storage_url
+from storage.urls import error_message
 
 if TYPE_CHECKING:
     import sqlalchemy
 
-__all__ = ["connection_counter", "scratch_database"]
+__all__ = ["check_server", "connection_counter", "scratch_database"]
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+# Seconds libpq waits for a server that does not answer.
+_CONNECT_TIMEOUT = 5
+
+
+def check_server(server_url: str, *, connect_timeout: int = _CONNECT_TIMEOUT) -> None:
+    """Logs in to the server at ``server_url`` and runs ``SELECT 1``, creating nothing.
+
+    Args:
+        server_url: A PostgreSQL URL.
+        connect_timeout: Seconds to wait for a server that does not answer.
+
+    Raises:
+        StorageError: The URL is not a PostgreSQL URL or the server cannot be reached.
+    """
+    _execute(server_url, "SELECT 1", connect_timeout=connect_timeout)
 
 
 @contextmanager
@@ -73,10 +88,10 @@ def connection_counter(server_url: str, database: str) -> Iterator[Callable[[], 
         engine.dispose()
 
 
-def _execute(server_url: str, statement: str) -> None:
+def _execute(server_url: str, statement: str, *, connect_timeout: int = _CONNECT_TIMEOUT) -> None:
     import sqlalchemy
 
-    engine = _engine(server_url)
+    engine = _engine(server_url, connect_timeout=connect_timeout)
     try:
         with engine.connect() as connection:
             connection.execute(sqlalchemy.text(statement))
@@ -86,20 +101,20 @@ def _execute(server_url: str, statement: str) -> None:
         engine.dispose()
 
 
-def _engine(server_url: str, *, pooled: bool = False) -> sqlalchemy.Engine:
+def _engine(server_url: str, *, pooled: bool = False, connect_timeout: int = _CONNECT_TIMEOUT) -> sqlalchemy.Engine:
     import sqlalchemy
     from sqlalchemy.pool import NullPool, QueuePool
 
     target = parse_storage_url(server_url)
     if target.kind is not StorageKind.POSTGRESQL:
         masked = mask_url(server_url)
-        raise StorageError(f"a scratch database needs a PostgreSQL URL but got {masked!r}")
+        raise StorageError(f"expected a PostgreSQL URL but got {masked!r}")
     # CREATE and DROP DATABASE refuse to run inside a transaction.
     return sqlalchemy.create_engine(
         target.url,
         poolclass=QueuePool if pooled else NullPool,
         isolation_level="AUTOCOMMIT",
-        connect_args={"connect_timeout": 5},
+        connect_args={"connect_timeout": connect_timeout},
     )
 
 
