@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from bench.common import machine, publish
-from hpo.study.run import create_study, make_spec, run_trials
+from hpo.study.presets import make_spec
+from hpo.study.run import create_study, run_trials
 from objectives.data import parse_source
 from objectives.space import SearchSpace
 

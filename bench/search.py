@@ -26,8 +26,8 @@ import optuna
 from bench.common import RESULTS, machine, publish
 from bench.real_data import DEFAULT_DATA
 from hpo.report.build import report_study
-from hpo.study.presets import PRESETS
-from hpo.study.run import create_study, make_spec, run_trials
+from hpo.study.presets import PRESETS, PresetName, make_spec
+from hpo.study.run import create_study, run_trials
 from objectives.data import parse_source
 from objectives.space import SearchSpace
 
@@ -60,7 +60,9 @@ def _summary(name: str, study: optuna.Study, seconds: float, target: float | Non
 
 
 def _run(storage: str, name: str, spec: Any) -> tuple[optuna.Study, float]:
-    handle = create_study(storage, name, spec, enqueue=PRESETS["seed"].enqueue() if name == "grid" else [])
+    handle = create_study(
+        storage, name, spec, enqueue=PRESETS[PresetName.seed].trials_to_enqueue() if name == "grid" else []
+    )
     started = time.perf_counter()
     run_trials(handle)
     return handle.study, time.perf_counter() - started
@@ -75,12 +77,12 @@ def main() -> None:
     arguments = parser.parse_args()
     source = parse_source(arguments.data)
     steps = {"steps_per_epoch": arguments.steps_per_epoch}
-    grid_space = PRESETS["seed"].space().with_overrides(steps)
+    grid_space = PRESETS[PresetName.seed].space().with_overrides(steps)
     tpe_space = SearchSpace.default().with_overrides(steps)
     with tempfile.TemporaryDirectory(prefix="lung-hpo-search-") as folder:
         storage = f"sqlite:///{folder}/search.db"
         grid_spec, _ = make_spec(source, grid_space, sampler="random", pruner="none",
-                              n_trials=len(PRESETS["seed"].enqueued), seed=arguments.seed)  # fmt: skip
+                              n_trials=len(PRESETS[PresetName.seed].seed_trials), seed=arguments.seed)  # fmt: skip
         grid, grid_seconds = _run(storage, "grid", grid_spec)
         report_study(storage, "grid", Path(folder) / "no-artifacts", RESULTS / "seed-report")
         tpe_spec, _ = make_spec(source, tpe_space, sampler="tpe", pruner="median", n_trials=arguments.tpe_trials,

@@ -17,6 +17,7 @@ from storage.artifacts import default_artifact_dir
 __all__ = [
     "ArtifactsOption",
     "FormatOption",
+    "NameArgument",
     "StorageOption",
     "resolve_artifact_dir",
     "clear_errors",
@@ -60,6 +61,7 @@ ArtifactsOption = Annotated[
         help="Folder for trial figures and models (default: beside the SQLite file, or ./hpo-artifacts).",
     ),
 ]
+NameArgument = Annotated[str, typer.Argument(help="Study name.", metavar="NAME", show_default=False)]
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output for people or scripts.")]
 
 

@@ -13,12 +13,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from hpo.results.records import COMPLETE, PRUNED, TrialRecord
+
 if TYPE_CHECKING:
     import optuna
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-
-    from hpo.report.build import TrialRecord
 
 __all__ = [
     "importances_png",
@@ -29,8 +29,8 @@ __all__ = [
 
 _DPI = 100
 _TARGET = "validation DICE"
-_PRUNED = "#9aa3ad"
-_STOPPED = "#c0392b"
+_GREY = "#9aa3ad"  # pruned trials
+_RED = "#c0392b"  # where the pruner stopped one
 
 
 @contextmanager
@@ -97,10 +97,10 @@ def intermediate_curves_png(records: Sequence[TrialRecord]) -> bytes:
     from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
 
-    shown = [record for record in records if record.intermediate and record.state in ("COMPLETE", "PRUNED")]
+    shown = [record for record in records if record.intermediate and record.finished]
     if not shown:
         raise ValueError("no completed or pruned trial reported an epoch")
-    finals = [record.value for record in shown if record.state == "COMPLETE" and record.value is not None]
+    finals = [record.value for record in shown if record.state == COMPLETE and record.value is not None]
     norm = Normalize(min(finals, default=0.0), max(finals, default=1.0))
     with _pyplot() as plt:
         figure, axes = plt.subplots(figsize=(8, 4.5))
@@ -109,9 +109,9 @@ def intermediate_curves_png(records: Sequence[TrialRecord]) -> bytes:
             steps = sorted(record.intermediate)
             epochs = [step + 1 for step in steps]  # Optuna's step is Keras's 0-based epoch
             dice = [record.intermediate[step] for step in steps]
-            if record.state == "PRUNED":
-                axes.plot(epochs, dice, linestyle="--", color=_PRUNED, linewidth=1.2)
-                axes.plot(epochs[-1:], dice[-1:], marker="x", color=_STOPPED, markersize=9, markeredgewidth=2)
+            if record.state == PRUNED:
+                axes.plot(epochs, dice, linestyle="--", color=_GREY, linewidth=1.2)
+                axes.plot(epochs[-1:], dice[-1:], marker="x", color=_RED, markersize=9, markeredgewidth=2)
             else:
                 final = record.value if record.value is not None else dice[-1]
                 axes.plot(epochs, dice, color=colours(norm(final)), linewidth=1.6, marker=".")
@@ -120,8 +120,8 @@ def intermediate_curves_png(records: Sequence[TrialRecord]) -> bytes:
             figure.colorbar(mappable, ax=axes, label="final validation DICE (completed trials)")
         handles = [
             Line2D([], [], color=colours(0.6), linewidth=1.6, marker=".", label="completed"),
-            Line2D([], [], color=_PRUNED, linestyle="--", label="pruned"),
-            Line2D([], [], color=_STOPPED, marker="x", linestyle="", markeredgewidth=2, label="stopped by the pruner"),
+            Line2D([], [], color=_GREY, linestyle="--", label="pruned"),
+            Line2D([], [], color=_RED, marker="x", linestyle="", markeredgewidth=2, label="stopped by the pruner"),
         ]
         axes.legend(handles=handles, loc="lower right")
         axes.set_xlabel("epoch")

@@ -1,16 +1,12 @@
-"""Trained models out of a study, and lung masks from them on new X-rays.
+"""Lung masks on new X-rays from a trained model.
 
-`export_best_model` copies the Keras file the objective uploaded for the best trial (a model is
-uploaded whenever a trial beats every earlier one, so the best trial has one unless it ran
-without an artifact store). `predict_files` runs such a model on DICOM, PNG or JPEG files with
-the training pipeline's own reading and preprocessing (`objectives.data`), and writes a binary
-mask and an overlay at each input's original size.
+`predict_files` runs a model exported by `hpo model export` on DICOM, PNG or JPEG files with the
+training pipeline's own reading and preprocessing (`objectives.data`), and writes a binary mask
+and an overlay at each input's original size.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,117 +20,21 @@ from objectives.data import Skipped
 
 if TYPE_CHECKING:
     import keras
-    import optuna
 
 __all__ = [
     "INPUT_SUFFIXES",
-    "ExportedModel",
     "Prediction",
     "PredictionReport",
     "collect_inputs",
-    "export_best_model",
     "load_model",
     "overlay",
     "predict_files",
+    "predict_paths",
     "read_scan",
 ]
 
 INPUT_SUFFIXES = (".dcm", ".png", ".jpg", ".jpeg")
-MODEL_ATTRIBUTE = "model_artifact_id"
 _OUTPUT_SUFFIXES = ("_mask", "_overlay")  # our own outputs, never inputs when a folder is walked
-
-
-@dataclass(frozen=True)
-class ExportedModel:
-    """Which trial's model was written where."""
-
-    study: str
-    trial: int
-    dice: float | None
-    path: Path
-
-
-def _score(trial: optuna.trial.FrozenTrial) -> float:
-    return trial.value if trial.value is not None else float("-inf")
-
-
-def _model_trial(study: optuna.Study, trial_number: int | None) -> optuna.trial.FrozenTrial:
-    """The trial whose model to export: the one asked for, or the best completed one."""
-    from optuna.trial import TrialState
-
-    completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if trial_number is not None:
-        chosen = next((trial for trial in completed if trial.number == trial_number), None)
-        if chosen is None:
-            raise KeyError(f"study {study.study_name!r} has no completed trial {trial_number}")
-    else:
-        if not completed:
-            raise ValueError(f"study {study.study_name!r} has no completed trial, so no model to export")
-        chosen = max(completed, key=_score)  # the first of equals: later ties upload no model
-    if MODEL_ATTRIBUTE in chosen.user_attrs:
-        return chosen
-    which = "trial" if trial_number is not None else "the best trial"
-    message = f"{which} #{chosen.number} (DICE {_score(chosen):.4f}) has no saved model"
-    with_model = [trial for trial in completed if MODEL_ATTRIBUTE in trial.user_attrs]
-    if with_model:
-        other = max(with_model, key=_score)
-        message += (
-            f"; trial #{other.number} (DICE {_score(other):.4f}) has one: "
-            f"hpo model export {study.study_name} --trial {other.number}"
-        )
-    else:
-        message += "; no trial of this study has one (did its workers run without an artifact folder?)"
-    raise ValueError(message)
-
-
-def export_best_model(
-    storage_url: str,
-    study_name: str,
-    artifact_dir: Path,
-    out: Path,
-    trial_number: int | None = None,
-    overwrite: bool = False,
-) -> ExportedModel:
-    """Writes the trained Keras model of the study's best trial (or of ``trial_number``) to ``out``.
-
-    Args:
-        storage_url: Optuna storage URL of the study.
-        study_name: the study's name.
-        artifact_dir: the folder its workers uploaded artifacts to.
-        out: a ``.keras`` file; its folder is created.
-        trial_number: export this completed trial's model instead of the best one's.
-        overwrite: replace ``out`` if it exists.
-    """
-    from optuna.artifacts import download_artifact
-    from optuna.artifacts.exceptions import ArtifactNotFound
-
-    from hpo.results.records import read_study
-    from storage import open_artifact_store
-
-    if out.suffix != ".keras":
-        raise ValueError(f"the model file must end in .keras (Keras reads nothing else), but got {str(out)!r}")
-    if out.exists() and not overwrite:
-        raise ValueError(f"{str(out)!r} already exists; pass --force to replace it")
-    study = read_study(storage_url, study_name)
-    trial = _model_trial(study, trial_number)
-    if not artifact_dir.is_dir():
-        raise ValueError(f"no artifact folder at {str(artifact_dir)!r}; point --artifacts at the study's")
-    store = open_artifact_store(artifact_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}-", suffix=".keras")
-    os.close(handle)
-    os.unlink(partial)  # download_artifact refuses to write over an existing file
-    try:
-        download_artifact(artifact_store=store, file_path=partial, artifact_id=trial.user_attrs[MODEL_ATTRIBUTE])
-        os.replace(partial, out)
-    except ArtifactNotFound:
-        raise ValueError(
-            f"trial #{trial.number}'s model {trial.user_attrs[MODEL_ATTRIBUTE]} is not in {str(artifact_dir)!r}; "
-            "point --artifacts at the folder the study's workers used"
-        ) from None
-    finally:
-        Path(partial).unlink(missing_ok=True)
-    return ExportedModel(study_name, trial.number, trial.value, out)
 
 
 def load_model(path: Path) -> keras.Model:
@@ -237,22 +137,26 @@ class Prediction:
 @dataclass(frozen=True)
 class PredictionReport:
     written: tuple[Prediction, ...]
-    skipped: tuple[Skipped, ...]
+    skipped: tuple[Skipped, ...]  # inputs not found, not images, or that failed, with the reason
+    found: int = 0  # image files found among the inputs
+
+
+def predict_paths(
+    model_path: Path, paths: Sequence[Path], out_dir: Path, threshold: float = 0.5, console: Console | None = None
+) -> PredictionReport:
+    """`predict_files` over the image files among ``paths`` (files or folders; see `collect_inputs`)."""
+    files, unusable = collect_inputs(paths, exclude=out_dir)
+    if not files:
+        return PredictionReport((), tuple(unusable), 0)
+    report = predict_files(model_path, files, out_dir, threshold, console)
+    return PredictionReport(report.written, (*unusable, *report.skipped), len(files))
 
 
 @contextmanager
 def _progress(console: Console | None, total: int) -> Iterator[Any]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from hpo.study.progress import progress_bar
 
-    progress = Progress(
-        TextColumn("predicting"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=console is None,
-    )
-    with progress:
+    with progress_bar(console) as progress:
         task = progress.add_task("predicting", total=total)
         yield lambda: progress.advance(task)
 
@@ -269,7 +173,7 @@ def predict_files(
     An input that cannot be read or predicted is skipped with its reason; the rest go on.
 
     Args:
-        model_path: a ``.keras`` file, e.g. from `export_best_model`.
+        model_path: a ``.keras`` file, e.g. from `hpo.results.export.export_model`.
         inputs: image files (see `collect_inputs`).
         out_dir: folder for the outputs; created.
         threshold: probabilities at or above it count as lung.

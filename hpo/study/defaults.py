@@ -1,7 +1,24 @@
-"""Study defaults that the CLI shows in ``--help``: kept free of heavy imports so help stays instant."""
+"""A study's defaults, written once: what a study gets when neither a preset nor an option says.
+
+Kept free of heavy imports: the CLI shows these values in ``--help``.
+"""
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_MAX_SKIPPED"]
+from hpo.study.algorithms import PrunerName, SamplerName
 
+__all__ = [
+    "DEFAULT_DATA",
+    "DEFAULT_MAX_SKIPPED",
+    "DEFAULT_N_TRIALS",
+    "DEFAULT_PRUNER",
+    "DEFAULT_SAMPLER",
+    "DEFAULT_VAL_FRACTION",
+]
+
+DEFAULT_DATA = "synthetic"  # the phantom: runs anywhere, no download
+DEFAULT_SAMPLER = SamplerName.tpe
+DEFAULT_PRUNER = PrunerName.median
+DEFAULT_N_TRIALS = 20  # study-wide budget of finished (complete or pruned) trials
+DEFAULT_VAL_FRACTION = 0.2  # share of the images held out for validation
 DEFAULT_MAX_SKIPPED = 0.1  # share of a source's items that may be unusable before a study is refused

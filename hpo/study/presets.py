@@ -1,19 +1,57 @@
-"""Named study presets: a search space, a budget and defaults that suit a purpose.
+"""Named study presets, and the one place a study request is resolved into a spec.
 
 Presets are overrides of the one default space (`objectives.space`), checked by the same parser
 as a user's TOML file. The ``seed`` preset reproduces the researchers' hand-run study: their
 baseline plus one variation per factor, each enqueued as a trial labelled with its factor and
 setting so that reports can print their per-factor tables.
+
+`StudyRequest` is what a user asks for (``hpo study create``, ``hpo demo``); `resolve` fills in
+what they left out, from the preset and then from `hpo.study.defaults`, and loads the data once
+to fix the split.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
-from objectives.space import BASELINE, SearchSpace
+from hpo.study.algorithms import PrunerName, SamplerName
+from hpo.study.defaults import (
+    DEFAULT_DATA,
+    DEFAULT_MAX_SKIPPED,
+    DEFAULT_N_TRIALS,
+    DEFAULT_PRUNER,
+    DEFAULT_SAMPLER,
+    DEFAULT_VAL_FRACTION,
+)
+from hpo.study.spec import StudySpec
+from objectives.data import DataSource, DataSourceError, Skipped, load_dataset, make_split
+from objectives.space import BASELINE, Choice, Fixed, SearchSpace
 
-__all__ = ["PRESETS", "Preset", "SeedTrial", "seed_trials"]
+__all__ = [
+    "PRESETS",
+    "EnqueuedTrial",
+    "Preset",
+    "PresetName",
+    "ResolvedStudy",
+    "SeedTrial",
+    "StudyRequest",
+    "make_spec",
+    "resolve",
+    "seed_trials",
+]
+
+# Parameters and user attributes of a trial run before any is sampled.
+EnqueuedTrial = tuple[dict[str, Any], dict[str, Any]]
+
+
+class PresetName(StrEnum):
+    demo = "demo"
+    quick = "quick"
+    full = "full"
+    seed = "seed"
 
 
 @dataclass(frozen=True)
@@ -29,18 +67,18 @@ class SeedTrial:
 class Preset:
     description: str
     space_overrides: dict[str, Any] = field(default_factory=dict)
-    n_trials: int = 20
-    data: str = "synthetic"
-    sampler: str = "tpe"
-    pruner: str = "median"
-    enqueued: tuple[SeedTrial, ...] = ()  # trials run first, in this order
+    n_trials: int = DEFAULT_N_TRIALS
+    data: str = DEFAULT_DATA
+    sampler: str = DEFAULT_SAMPLER
+    pruner: str = DEFAULT_PRUNER
+    seed_trials: tuple[SeedTrial, ...] = ()  # trials run first, in this order
 
     def space(self) -> SearchSpace:
         return SearchSpace.default().with_overrides(self.space_overrides)
 
-    def enqueue(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        """The enqueued trials as ``(params, user_attrs)`` pairs for `hpo.study.run.create_study`."""
-        return [(trial.params, {"factor": trial.factor, "setting": trial.setting}) for trial in self.enqueued]
+    def trials_to_enqueue(self) -> list[EnqueuedTrial]:
+        """Its seed trials as ``(params, user_attrs)`` pairs for `hpo.study.run.create_study`."""
+        return [(trial.params, {"factor": trial.factor, "setting": trial.setting}) for trial in self.seed_trials]
 
 
 def _variation(factor: str, setting: str, **changes: Any) -> SeedTrial:
@@ -89,8 +127,11 @@ def _choices_of(trials: tuple[SeedTrial, ...]) -> dict[str, Any]:
 
 _SEED = seed_trials()
 
-PRESETS: dict[str, Preset] = {
-    "demo": Preset(
+# No preset: the default space with the study defaults.
+_NO_PRESET = Preset(description="the default space")
+
+PRESETS: dict[PresetName, Preset] = {
+    PresetName.demo: Preset(
         description="a dozen small, pruned trials on the phantom at 64 px: minutes on a laptop CPU",
         space_overrides={
             "image_size": 64,
@@ -114,19 +155,134 @@ PRESETS: dict[str, Preset] = {
         n_trials=12,
         data="synthetic:120",
     ),
-    "quick": Preset(
+    PresetName.quick: Preset(
         description="a first look at new data: 12 short pruned trials at 128 px",
         space_overrides={"max_epochs": {"low": 3, "high": 8}, "steps_per_epoch": 25, "base_filters": [8, 16]},
         n_trials=12,
         pruner="successive-halving",
     ),
-    "full": Preset(description="the whole default space, TPE with median pruning", n_trials=50),
-    "seed": Preset(
+    PresetName.full: Preset(description="the whole default space, TPE with median pruning", n_trials=50),
+    PresetName.seed: Preset(
         description="the researchers' one-factor-at-a-time study: baseline plus 9 variations, unpruned",
         space_overrides={**_choices_of(_SEED), "base_filters": 16, "depth": 4, "dilated_layers": 2, "dropout": 0.0},
         n_trials=len(_SEED),
         sampler="random",
         pruner="none",
-        enqueued=_SEED,
+        seed_trials=_SEED,
     ),
 }
+
+
+@dataclass(frozen=True)
+class StudyRequest:
+    """What a user asks of a new study; ``None`` takes the preset's value, then the default."""
+
+    preset: PresetName | None = None
+    data: str | None = None
+    space_file: Path | None = None
+    sampler: str | None = None
+    pruner: str | None = None
+    n_trials: int | None = None
+    seed: int = 0
+    val_fraction: float = DEFAULT_VAL_FRACTION
+    label_ids: tuple[str, ...] = ()
+    keep_unannotated: bool = False
+    mdai_domain: str = "public.md.ai"
+    enqueue_baseline: bool = False  # run the researchers' known-good configuration first
+    max_skipped: float = DEFAULT_MAX_SKIPPED
+
+
+@dataclass(frozen=True)
+class ResolvedStudy:
+    """A request made concrete: the spec to store, the trials to run first, what the data skipped."""
+
+    spec: StudySpec
+    enqueue: tuple[EnqueuedTrial, ...]
+    skipped: tuple[Skipped, ...]
+
+
+def make_spec(
+    data: DataSource,
+    space: SearchSpace,
+    *,
+    sampler: str = DEFAULT_SAMPLER,
+    pruner: str = DEFAULT_PRUNER,
+    n_trials: int = DEFAULT_N_TRIALS,
+    seed: int = 0,
+    val_fraction: float = DEFAULT_VAL_FRACTION,
+    preset: str = "",
+    max_skipped: float = DEFAULT_MAX_SKIPPED,
+) -> tuple[StudySpec, tuple[Skipped, ...]]:
+    """Builds a spec, loading the data once to fix the seeded train/validation split.
+
+    Args:
+        max_skipped: the largest share of the source's items (images, annotations) that may be
+            unusable; above it the study is refused, since its data is not what the user meant.
+
+    Returns:
+        The spec, and what the source skipped and why (for the caller to show).
+
+    Raises:
+        DataSourceError: more than ``max_skipped`` of the source is unusable.
+    """
+    if not 0.0 <= max_skipped <= 1.0:
+        raise ValueError(f"max_skipped must be a share in [0, 1] but got {max_skipped!r}")
+    sizes = space.distributions["image_size"]
+    smallest = sizes.value if isinstance(sizes, Fixed) else min(sizes.values) if isinstance(sizes, Choice) else 64
+    dataset = load_dataset(data, int(smallest))
+    count, skipped = len(dataset), dataset.skipped
+    share = len(skipped) / (count + len(skipped)) if skipped else 0.0
+    if share > max_skipped:
+        examples = "; ".join(f"{entry.item}: {entry.reason}" for entry in skipped[:3])
+        raise DataSourceError(
+            f"{len(skipped)} of {count + len(skipped)} items of {data} are unusable ({share:.0%}, more than the "
+            f"{max_skipped:.0%} allowed), e.g. {examples}. See them all with `hpo data inspect`, or allow them "
+            "with --max-skipped"
+        )
+    spec = StudySpec(
+        data=data,
+        space=space,
+        split=make_split(count, val_fraction, seed),
+        sampler=SamplerName(sampler).value,
+        pruner=PrunerName(pruner).value,
+        n_trials=n_trials,
+        seed=seed,
+        val_fraction=val_fraction,
+        preset=preset,
+    )
+    return spec, skipped
+
+
+def resolve(request: StudyRequest) -> ResolvedStudy:
+    """The spec of a new study: options first, then the preset, then `hpo.study.defaults`.
+
+    Raises:
+        SearchSpaceError: the space file is invalid.
+        DataSourceError: the data source is invalid, or too much of it is unusable.
+    """
+    from objectives.data import parse_source
+
+    preset = PRESETS[request.preset] if request.preset else _NO_PRESET
+    space = preset.space()
+    if request.space_file is not None:
+        space = SearchSpace.from_toml(request.space_file, base=space)
+    source = parse_source(
+        request.data or preset.data,
+        request.label_ids,
+        keep_unannotated=request.keep_unannotated,
+        mdai_domain=request.mdai_domain,
+    )
+    spec, skipped = make_spec(
+        source,
+        space,
+        sampler=request.sampler or preset.sampler,
+        pruner=request.pruner or preset.pruner,
+        n_trials=request.n_trials or preset.n_trials,
+        seed=request.seed,
+        val_fraction=request.val_fraction,
+        preset=request.preset.value if request.preset else "",
+        max_skipped=request.max_skipped,
+    )
+    enqueue = [(dict(BASELINE), {"factor": "baseline", "setting": "baseline"})] if request.enqueue_baseline else []
+    enqueue += preset.trials_to_enqueue()
+    return ResolvedStudy(spec, tuple(enqueue), skipped)

@@ -1,4 +1,8 @@
-"""Live progress of a running study: trial n of N, the current epoch, the best DICE so far."""
+"""Live progress on the terminal: trial n of N, the running trial's epochs, the best DICE so far.
+
+`progress_bar` is the one Rich progress layout of lung-hpo; `study_progress` feeds it from
+Optuna (trials) and Keras (epochs) through the same `TrialRecord` every reader uses.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,31 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from hpo.results.records import TrialRecord, best, records_of
 
 if TYPE_CHECKING:
     import keras
     import optuna
 
-__all__ = ["StudyProgress", "study_progress"]
+__all__ = ["StudyProgress", "progress_bar", "study_progress"]
+
+
+def progress_bar(console: Console | None) -> Progress:
+    """Description, bar, n/N and elapsed time; hidden when ``console`` is None."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=console is None,
+    )
+
+
+def _trials_line(top: TrialRecord | None) -> str:
+    return f"trials · best DICE {'—' if top is None or top.value is None else f'{top.value:.4f}'}"
 
 
 @dataclass
@@ -31,55 +46,38 @@ class StudyProgress:
     progress: Progress
     trials_task: TaskID
     epochs_task: TaskID
-    best: float | None = None
+    best: TrialRecord | None = None
 
     def trial_finished(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        from optuna.trial import TrialState
-
-        if trial.state == TrialState.COMPLETE and trial.value is not None:
-            self.best = trial.value if self.best is None else max(self.best, trial.value)
-        best = "—" if self.best is None else f"{self.best:.4f}"
-        if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+        record = TrialRecord.from_trial(trial)
+        self.best = best([record, *([] if self.best is None else [self.best])])
+        if record.finished:
             self.progress.advance(self.trials_task)
-        self.progress.update(self.trials_task, description=f"trials · best DICE {best}")
+        self.progress.update(self.trials_task, description=_trials_line(self.best))
 
     def keras_callbacks(self, trial: optuna.trial.Trial, max_epochs: int) -> Sequence[keras.callbacks.Callback]:
         from objectives.keras_setup import import_keras
 
         keras = import_keras()
-        display = self
-        display.progress.reset(display.epochs_task, total=max_epochs, description=f"trial #{trial.number} epochs")
+        self.progress.reset(self.epochs_task, total=max_epochs, description=f"trial #{trial.number} epochs")
 
-        class _EpochProgress(keras.callbacks.Callback):  # type: ignore[name-defined]  # a module bound at run time
-            def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-                dice = (logs or {}).get("val_dice")
-                suffix = "" if dice is None else f" · val DICE {dice:.3f}"
-                display.progress.update(
-                    display.epochs_task,
-                    completed=epoch + 1,
-                    description=f"trial #{trial.number} epochs{suffix}",
-                )
+        def epoch_end(epoch: int, logs: dict[str, Any] | None) -> None:
+            dice = (logs or {}).get("val_dice")
+            suffix = "" if dice is None else f" · val DICE {dice:.3f}"
+            self.progress.update(
+                self.epochs_task, completed=epoch + 1, description=f"trial #{trial.number} epochs{suffix}"
+            )
 
-        return [_EpochProgress()]
+        return [keras.callbacks.LambdaCallback(on_epoch_end=epoch_end)]
 
 
 @contextmanager
-def study_progress(
-    total_trials: int, already_finished: int, best: float | None, console: Console
-) -> Iterator[StudyProgress]:
+def study_progress(study: optuna.Study, budget: int, console: Console) -> Iterator[StudyProgress]:
     """A live two-line display (trials, epochs of the running trial) for the block's duration."""
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
+    records = records_of(study)
+    progress = progress_bar(console)
     with progress:
-        trials_task = progress.add_task("trials", total=total_trials, completed=already_finished)
+        finished = sum(record.finished for record in records)
+        trials_task = progress.add_task(_trials_line(best(records)), total=budget, completed=finished)
         epochs_task = progress.add_task("epochs", total=1)
-        display = StudyProgress(progress, trials_task, epochs_task, best)
-        best_text = "—" if best is None else f"{best:.4f}"
-        progress.update(trials_task, description=f"trials · best DICE {best_text}")
-        yield display
+        yield StudyProgress(progress, trials_task, epochs_task, best(records))

@@ -9,14 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hpo.results.records import FINISHED
 from hpo.study.algorithms import build_pruner, build_sampler
-from hpo.study.defaults import DEFAULT_MAX_SKIPPED
+from hpo.study.hints import worker_command
+from hpo.study.presets import ResolvedStudy, StudyRequest, resolve
 from hpo.study.spec import StudySpec, load_spec, save_spec
-from objectives.data import DataSource, DataSourceError, Skipped, load_dataset, make_split
 from objectives.objective import DataProvider, KerasCallbackFactory, LungObjective
-from objectives.space import Choice, Fixed, SearchSpace, params_in_space
+from objectives.space import params_in_space
 from objectives.train import TrainResult
-from storage import open_artifact_store, open_storage
+from storage import mask_url, open_artifact_store, open_storage
 from storage.locks import StudyLock
 
 if TYPE_CHECKING:
@@ -29,9 +30,9 @@ __all__ = [
     "budget_filled",
     "count_trials",
     "StudyExistsError",
+    "CreatedStudy",
+    "create_requested_study",
     "create_study",
-    "finished_trials",
-    "make_spec",
     "open_study",
     "replay_trial",
     "run_trials",
@@ -49,69 +50,6 @@ class StudyHandle:
     study: optuna.Study
     spec: StudySpec
     storage_url: str
-
-
-def _finished_states() -> tuple[Any, ...]:
-    from optuna.trial import TrialState
-
-    return (TrialState.COMPLETE, TrialState.PRUNED)
-
-
-def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    """Complete and pruned trials: the ones that count against the study's budget."""
-    return study.get_trials(deepcopy=False, states=_finished_states())
-
-
-def make_spec(
-    data: DataSource,
-    space: SearchSpace,
-    *,
-    sampler: str = "tpe",
-    pruner: str = "median",
-    n_trials: int = 20,
-    seed: int = 0,
-    val_fraction: float = 0.2,
-    preset: str = "",
-    max_skipped: float = DEFAULT_MAX_SKIPPED,
-) -> tuple[StudySpec, tuple[Skipped, ...]]:
-    """Builds a spec, loading the data once to fix the seeded train/validation split.
-
-    Args:
-        max_skipped: the largest share of the source's items (images, annotations) that may be
-            unusable; above it the study is refused, since its data is not what the user meant.
-
-    Returns:
-        The spec, and what the source skipped and why (for the caller to show).
-
-    Raises:
-        DataSourceError: more than ``max_skipped`` of the source is unusable.
-    """
-    if not 0.0 <= max_skipped <= 1.0:
-        raise ValueError(f"max_skipped must be a share in [0, 1] but got {max_skipped!r}")
-    sizes = space.distributions["image_size"]
-    smallest = sizes.value if isinstance(sizes, Fixed) else min(sizes.values) if isinstance(sizes, Choice) else 64
-    dataset = load_dataset(data, int(smallest))
-    count, skipped = len(dataset), dataset.skipped
-    share = len(skipped) / (count + len(skipped)) if skipped else 0.0
-    if share > max_skipped:
-        examples = "; ".join(f"{entry.item}: {entry.reason}" for entry in skipped[:3])
-        raise DataSourceError(
-            f"{len(skipped)} of {count + len(skipped)} items of {data} are unusable ({share:.0%}, more than the "
-            f"{max_skipped:.0%} allowed), e.g. {examples}. See them all with `hpo data inspect`, or allow them "
-            "with --max-skipped"
-        )
-    spec = StudySpec(
-        data=data,
-        space=space,
-        split=make_split(count, val_fraction, seed),
-        sampler=sampler,
-        pruner=pruner,
-        n_trials=n_trials,
-        seed=seed,
-        val_fraction=val_fraction,
-        preset=preset,
-    )
-    return spec, skipped
 
 
 def create_study(
@@ -145,6 +83,48 @@ def create_study(
     for params, user_attrs in enqueue:
         study.enqueue_trial(params_in_space(spec.space, params), user_attrs=user_attrs)
     return StudyHandle(study, spec, storage_url)
+
+
+@dataclass(frozen=True)
+class CreatedStudy:
+    """What `create_requested_study` did, and the line that tells the user."""
+
+    resolved: ResolvedStudy
+    message: str
+
+
+def create_requested_study(
+    storage_url: str,
+    name: str,
+    request: StudyRequest,
+    exist_ok: bool = False,
+    warn: Callable[[str], None] = lambda line: None,
+) -> CreatedStudy:
+    """Resolves ``request`` (see `hpo.study.presets.resolve`) and creates the study.
+
+    Args:
+        exist_ok: a study of that name already there is fine; it is left unchanged.
+        warn: told of each item of the data source that was skipped, and why.
+
+    Raises:
+        StudyExistsError: the name is taken and ``exist_ok`` is false.
+    """
+    resolved = resolve(request)
+    for entry in resolved.skipped:
+        warn(f"skipped {entry.item}: {entry.reason}")
+    spec = resolved.spec
+    try:
+        create_study(storage_url, name, spec, resolved.enqueue)
+    except StudyExistsError as error:
+        if not exist_ok:
+            raise
+        return CreatedStudy(resolved, str(error))
+    return CreatedStudy(
+        resolved,
+        f"Created study {name!r} in {mask_url(storage_url)}: {spec.data}, {len(spec.split.train)} training / "
+        f"{len(spec.split.val)} validation images, {spec.sampler} sampler, {spec.pruner} pruner, "
+        f"budget {spec.n_trials} trials.\nAttach workers with: {worker_command(name, storage_url)}",
+    )
 
 
 def open_study(storage_url: str, name: str, worker_seed: int | None = None, **storage_options: int) -> StudyHandle:
@@ -191,14 +171,12 @@ class TrialCounts:
 
 def count_trials(study: optuna.Study, budget: int) -> TrialCounts:
     """The study's finished, running and waiting trials against ``budget``."""
-    from optuna.trial import TrialState
-
-    states = [trial.state for trial in study.get_trials(deepcopy=False)]
+    states = [trial.state.name for trial in study.get_trials(deepcopy=False)]
     return TrialCounts(
         budget=budget,
-        finished=sum(state in _finished_states() for state in states),
-        running=states.count(TrialState.RUNNING),
-        waiting=states.count(TrialState.WAITING),
+        finished=sum(state in FINISHED for state in states),
+        running=states.count("RUNNING"),
+        waiting=states.count("WAITING"),
     )
 
 

@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from hpo.study.algorithms import PrunerName, SamplerName
 from objectives.data import DataSource, Split
 from objectives.space import SearchSpace
 
@@ -29,8 +30,8 @@ __all__ = [
 
 SPEC_ATTRIBUTE = "lung_hpo.spec"
 SPEC_VERSION = 1
-SAMPLERS = ("tpe", "gp", "random", "cmaes", "grid")
-PRUNERS = ("median", "successive-halving", "hyperband", "patient", "none")
+SAMPLERS = tuple(name.value for name in SamplerName)
+PRUNERS = tuple(name.value for name in PrunerName)
 
 
 class SpecError(ValueError):
@@ -44,12 +45,12 @@ class StudySpec:
     data: DataSource
     space: SearchSpace
     split: Split
-    sampler: str = "tpe"
-    pruner: str = "median"
-    n_trials: int = 20  # study-wide budget of finished (complete or pruned) trials
-    seed: int = 0  # sampler seed; trial n trains with seed + n
-    val_fraction: float = 0.2
-    preset: str = ""
+    sampler: str
+    pruner: str
+    n_trials: int  # study-wide budget of finished (complete or pruned) trials
+    seed: int  # sampler seed; trial n trains with seed + n
+    val_fraction: float
+    preset: str = ""  # the preset it was created from, if any
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:

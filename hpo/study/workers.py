@@ -1,28 +1,19 @@
-"""Worker processes that attach to a study, and the supervisor that keeps them fresh.
+"""A worker: one process that attaches to a study and runs its trials until the budget is filled.
 
 TensorFlow keeps about 50 MB of every `model.fit` after the model is gone, whatever
 `clear_session` and the garbage collector do (keras-team/keras#21090; `bench.memory` measures
-it). A worker therefore trains at most ``recycle_after`` trials in one process: a light
-supervisor, which never imports Keras, runs the worker as a child process and starts a fresh one
-whenever a child stops at that limit with the study still short of its budget.
-
-The supervisor starts one child per GPU (each sees only its GPU through ``CUDA_VISIBLE_DEVICES``)
-or N children on the CPU. The storage URL reaches the children through the environment, never
-the command line, where ``ps`` would show its password. Children die with their supervisor, so a
-killed worker leaves no orphan training behind.
+it). A worker therefore trains at most ``recycle_after`` trials in one process: then exits with
+`RECYCLE_EXIT_CODE`, and `hpo.study.supervisor` (which never imports Keras) starts a fresh one.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +27,15 @@ from storage import StorageError, mask_url
 from storage.factory import DEFAULT_GRACE_PERIOD, DEFAULT_HEARTBEAT_INTERVAL
 from storage.urls import sanitise
 
-__all__ = ["RECYCLE_EXIT_CODE", "Heartbeat", "WorkerOutcome", "WorkerStopped", "run_worker", "supervise_workers"]
+__all__ = [
+    "INTERRUPT_GRACE_S",
+    "RECYCLE_EXIT_CODE",
+    "Heartbeat",
+    "WorkerOutcome",
+    "WorkerStopped",
+    "run_worker",
+    "signals_interrupt",
+]
 
 RECYCLE_EXIT_CODE = 75  # a child stopped at its trial limit and the study wants more (EX_TEMPFAIL)
 INTERRUPT_GRACE_S = 30.0  # after Ctrl-C, seconds to fail and re-queue the trial before a hard exit
@@ -80,7 +79,7 @@ class WorkerStopped(Exception):
 
         The trial is already re-queued in the database and the message printed. TensorFlow's
         shutdown after an interrupted step has been seen to hang for minutes, and the watchdog of
-        `_signals_interrupt` cannot fire then (the interpreter stops its threads first).
+        `signals_interrupt` cannot fire then (the interpreter stops its threads first).
         """
         sys.stdout.flush()
         sys.stderr.flush()
@@ -129,7 +128,7 @@ def run_worker(
 
     started = time.monotonic()
     try:
-        with _signals_interrupt(INTERRUPT_GRACE_S) as received:
+        with signals_interrupt(INTERRUPT_GRACE_S) as received:
             trained = run_trials(
                 handle,
                 artifact_dir=artifact_dir,
@@ -180,7 +179,7 @@ def _storage_cause(error: BaseException, kinds: tuple[type[BaseException], ...])
 
 
 @contextmanager
-def _signals_interrupt(grace_s: float) -> Iterator[list[int]]:
+def signals_interrupt(grace_s: float) -> Iterator[list[int]]:
     """Ctrl-C and SIGTERM raise KeyboardInterrupt, and end the process ``grace_s`` later regardless.
 
     SIGTERM is what schedulers and ``docker stop`` send; it is treated as Ctrl-C. The interrupt
@@ -207,161 +206,3 @@ def _signals_interrupt(grace_s: float) -> Iterator[list[int]]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-
-
-def _die_with_parent(parent: int) -> Callable[[], None]:
-    """In a child: ask Linux to SIGKILL it when its supervisor dies (no orphaned trainings)."""
-
-    def arrange() -> None:
-        if sys.platform.startswith("linux"):
-            libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if os.getppid() != parent:  # the supervisor died before the request took effect
-            os._exit(1)
-
-    return arrange
-
-
-@dataclass
-class _Slot:
-    """One worker position of the supervisor: a device, the child filling it, and its crashes."""
-
-    device: str | None
-    child: subprocess.Popen[bytes] | None = None
-    crashes: int = 0  # in a row: a child that stops normally resets it
-
-    @property
-    def where(self) -> str:
-        return "CPU" if self.device is None else f"GPU {self.device}"
-
-
-_MAX_CRASHES = 3  # a slot whose children die this many times in a row is not refilled
-
-
-def supervise_workers(
-    name: str,
-    storage_url: str,
-    artifact_dir: Path,
-    devices: Sequence[str | None],
-    timeout: float | None,
-    console: Console,
-    heartbeat: Heartbeat = Heartbeat(),
-    recycle_after: int = 10,
-    max_wait: float | None = None,
-) -> int:
-    """Runs one worker child per entry of ``devices``, replacing each that stops to recycle or dies.
-
-    A child killed by a signal (the OOM killer, ``kill -9``) is reported on ``console`` with the
-    trial it was running, and replaced: the replacement re-runs that trial once its heartbeat goes
-    stale. Ctrl-C or SIGTERM reaches every child once; each re-queues its trial and says so.
-
-    Args:
-        devices: a GPU id per child, or ``None`` for a CPU-only child.
-        recycle_after: trials per child process before a fresh one takes over.
-
-    Returns:
-        0 if every child ended well, else the first non-zero exit code (128 + N after signal N).
-    """
-    deadline = None if timeout is None else time.monotonic() + timeout
-    slots = [_Slot(device) for device in devices]
-    codes: list[int] = []
-
-    def start(slot: _Slot) -> None:
-        env = dict(os.environ, HPO_STORAGE=storage_url, **heartbeat.environment())
-        env["CUDA_VISIBLE_DEVICES"] = slot.device if slot.device is not None else ""
-        command = [sys.executable, "-m", "hpo", "worker", name, "--artifacts", str(artifact_dir),
-                   "--in-process", "--recycle-after", str(recycle_after)]  # fmt: skip
-        if deadline is not None:
-            command += ["--timeout", f"{max(1.0, deadline - time.monotonic()):.0f}"]
-        if max_wait is not None:
-            command += ["--max-wait", f"{max_wait:g}"]
-        # Its own session: a terminal's Ctrl-C reaches the supervisor alone, which forwards it once.
-        slot.child = subprocess.Popen(
-            command, env=env, preexec_fn=_die_with_parent(os.getpid()), start_new_session=True
-        )
-
-    def ended(slot: _Slot, code: int) -> None:
-        assert slot.child is not None
-        pid, slot.child = slot.child.pid, None
-        in_time = deadline is None or time.monotonic() < deadline
-        if code == RECYCLE_EXIT_CODE:
-            slot.crashes = 0
-            if in_time:
-                start(slot)
-            return
-        if code >= 0:
-            codes.append(code)
-            return
-        slot.crashes += 1
-        console.print(_crash_report(name, storage_url, pid, slot, -code, heartbeat))
-        if slot.crashes < _MAX_CRASHES and in_time:
-            start(slot)
-        else:
-            console.print(
-                f"{slot.where}: {slot.crashes} worker processes died in a row; not starting another. "
-                f"Run {worker_command(name, storage_url)} to continue."
-            )
-            codes.append(1)
-
-    for slot in slots:
-        start(slot)
-    console.print(f"Started {len(slots)} worker process(es); each is replaced after {recycle_after} trials.")
-    with _signals_interrupt(INTERRUPT_GRACE_S + 10) as received:
-        try:
-            while any(slot.child is not None for slot in slots):
-                for slot in slots:
-                    code = slot.child.poll() if slot.child is not None else None
-                    if code is not None:
-                        ended(slot, code)
-                time.sleep(0.2)
-        except KeyboardInterrupt:
-            signum = received[0] if received else signal.SIGINT
-            _stop_children(slots, signum)
-            return 128 + signum  # what the user asked for, however each child ended
-    return next((code for code in codes if code != 0), 0)
-
-
-def _stop_children(slots: Sequence[_Slot], signum: int) -> None:
-    """Forwards Ctrl-C or SIGTERM to every child once; each re-queues its trial and prints one line."""
-    for slot in slots:
-        if slot.child is not None and slot.child.poll() is None:
-            slot.child.send_signal(signum)
-    for slot in slots:
-        if slot.child is not None:
-            try:
-                slot.child.wait(timeout=INTERRUPT_GRACE_S + 5)
-            except subprocess.TimeoutExpired:  # the heartbeat re-queues its trial
-                slot.child.kill()
-                slot.child.wait()
-
-
-def _crash_report(name: str, storage_url: str, pid: int, slot: _Slot, signum: int, heartbeat: Heartbeat) -> str:
-    """One line on a child that a signal killed: which, with what trial, what happens next."""
-    try:
-        how = f"killed by {signal.Signals(signum).name}"
-    except ValueError:
-        how = f"killed by signal {signum}"
-    number = _running_trial_of(name, storage_url, pid)
-    trial = "between trials" if number is None else f"while running trial #{number}"
-    fate = (
-        ""
-        if number is None
-        else (
-            f"; the heartbeat fails that trial within {heartbeat.grace_period} s and it is run again "
-            "with the same parameters"
-        )
-    )
-    return f"worker process {pid} ({slot.where}) was {how} {trial}{fate}."
-
-
-def _running_trial_of(name: str, storage_url: str, pid: int) -> int | None:
-    """The number of the RUNNING trial that process ``pid`` of this host recorded, if any."""
-    from optuna.trial import TrialState
-
-    try:
-        study = open_study(storage_url, name).study
-        trials = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    except Exception:  # the storage may be what failed; the report goes out without the number
-        return None
-    worker = f"{socket.gethostname()}:{pid}"
-    return next((trial.number for trial in trials if trial.user_attrs.get("worker") == worker), None)

@@ -15,7 +15,7 @@ from tests.tiny import write_tiny_space
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_every_preset_has_a_valid_space(name: str) -> None:
     space = PRESETS[name].space()
-    for trial in PRESETS[name].enqueued:
+    for trial in PRESETS[name].seed_trials:
         for parameter, value in trial.params.items():
             distribution = space.distributions[parameter]
             values = [distribution.value] if isinstance(distribution, Fixed) else distribution.values  # type: ignore[union-attr]

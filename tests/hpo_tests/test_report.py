@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -10,22 +12,19 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from hpo.cli import app
-from hpo.report.build import (
+from hpo.report import ReportImage, StudyReport, build_report, render_html, render_markdown
+from hpo.report.analysis import (
     NOT_SAMPLED,
-    ReportImage,
-    StudyReport,
-    TrialRecord,
-    build_report,
     factor_tables,
     parameter_table,
     pruning_savings,
     quantile_bins,
-    render_html,
-    render_markdown,
     tuned_parameters,
 )
 from hpo.report.plots import importances_png, intermediate_curves_png
-from hpo.study.run import create_study, make_spec, run_trials
+from hpo.results.records import TrialRecord
+from hpo.study.presets import make_spec
+from hpo.study.run import create_study, run_trials
 from objectives.data import parse_source
 from tests.tiny import tiny_space
 
@@ -36,15 +35,26 @@ def _record(number: int, state: str = "COMPLETE", value: float | None = None, **
     return TrialRecord(number, state, value, params)
 
 
+def _ran(seconds: float) -> dict[str, Any]:
+    """A trial's start and end, as Optuna records them: ``seconds`` apart."""
+    started = datetime(2025, 1, 1, 12, 0)
+    return {"started": started, "completed": started + timedelta(seconds=seconds)}
+
+
+def _epochs(count: int) -> dict[int, float]:
+    """Intermediate values of a trial that reported ``count`` epochs (a pruned trial's stopping epoch)."""
+    return dict.fromkeys(range(count), 0.1)
+
+
 def test_parameter_table_means_per_value() -> None:
     records = [
         TrialRecord(0, "COMPLETE", 0.7, {"batch_size": 8},
-                    {"train_accuracy": 0.9, "val_accuracy": 0.8, "wall_time_s": 100.0, "early_stopping_epoch": 6}),
+                    {"train_accuracy": 0.9, "val_accuracy": 0.8, "early_stopping_epoch": 6}, **_ran(100.0)),
         TrialRecord(1, "COMPLETE", 0.5, {"batch_size": 8},
-                    {"train_accuracy": 0.7, "val_accuracy": 0.6, "wall_time_s": 120.0, "early_stopping_epoch": None}),
-        TrialRecord(2, "PRUNED", None, {"batch_size": 8}, {"wall_time_s": 10.0}),
+                    {"train_accuracy": 0.7, "val_accuracy": 0.6, "early_stopping_epoch": None}, **_ran(120.0)),
+        TrialRecord(2, "PRUNED", None, {"batch_size": 8}, **_ran(10.0)),
         TrialRecord(3, "COMPLETE", 0.9, {"batch_size": 16},
-                    {"train_accuracy": 0.95, "val_accuracy": 0.9, "wall_time_s": 60.0}),
+                    {"train_accuracy": 0.95, "val_accuracy": 0.9}, **_ran(60.0)),
         TrialRecord(4, "FAIL", None, {"batch_size": 32}),
     ]  # fmt: skip
 
@@ -113,8 +123,8 @@ def test_pruning_savings_on_a_hand_example() -> None:
     records = [
         TrialRecord(0, "COMPLETE", 0.8, {"max_epochs": 10}, {"epochs_run": 10}),
         TrialRecord(1, "COMPLETE", 0.7, {"max_epochs": 20}, {"epochs_run": 8}),  # early stopping at 8
-        TrialRecord(2, "PRUNED", None, {"max_epochs": 20}, {"pruned_at_epoch": 5}),
-        TrialRecord(3, "PRUNED", None, {}, {"pruned_at_epoch": 2}),  # max_epochs fixed at 10
+        TrialRecord(2, "PRUNED", None, {"max_epochs": 20}, intermediate=_epochs(5)),
+        TrialRecord(3, "PRUNED", None, {}, intermediate=_epochs(2)),  # max_epochs fixed at 10
         TrialRecord(4, "FAIL", None, {"max_epochs": 20}),
     ]
 
@@ -174,8 +184,7 @@ def tiny_study(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
         state=optuna.trial.TrialState.PRUNED,
         params=first.params,
         distributions=first.distributions,
-        intermediate_values={0: 0.01},
-        user_attrs={"pruned_at_epoch": 1, "wall_time_s": 1.0},
+        intermediate_values={0: 0.01},  # pruned after its first epoch
     )
     handle.study.add_trials([pruned, optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL)])
     return storage, artifacts
@@ -256,11 +265,13 @@ def test_unknown_study_or_storage_is_one_clear_line(tiny_study: tuple[str, Path]
 
 
 def test_storage_password_is_masked(tiny_study: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    import hpo.results.records
+    import hpo.results.export
+    import hpo.results.studies
 
     storage, artifacts = tiny_study
-    read = hpo.results.records.read_study
-    monkeypatch.setattr(hpo.results.records, "read_study", lambda url, name: read(storage, name))
+    read, uploaded = hpo.results.studies.read_study, hpo.results.export.artifact_ids
+    monkeypatch.setattr(hpo.results.studies, "read_study", lambda url, name: read(storage, name))
+    monkeypatch.setattr(hpo.results.export, "artifact_ids", lambda study, url: uploaded(study, storage))
 
     report = build_report("postgresql+psycopg2://hpo:hunter2@db.example/hpo", "tiny", artifacts)
 
@@ -271,8 +282,8 @@ def test_storage_password_is_masked(tiny_study: tuple[str, Path], monkeypatch: p
 def test_factor_tables_put_the_baseline_first_in_each_factor() -> None:
     def labelled(number: int, factor: str, setting: str, dice: float, stop: int | None = None) -> TrialRecord:
         attrs = {"factor": factor, "setting": setting, "train_accuracy": 0.9, "val_accuracy": 0.8,
-                 "wall_time_s": 50.0 + number, "early_stopping_epoch": stop}  # fmt: skip
-        return TrialRecord(number, "COMPLETE", dice, {}, attrs)
+                 "early_stopping_epoch": stop}  # fmt: skip
+        return TrialRecord(number, "COMPLETE", dice, {}, attrs, **_ran(50.0 + number))
 
     records = [
         labelled(0, "baseline", "batch 8", 0.94),

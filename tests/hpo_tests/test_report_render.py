@@ -32,11 +32,13 @@ from optuna.artifacts import upload_artifact
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from PIL import Image, ImageStat
 
-from hpo.report.build import report_study
-from hpo.study.run import create_study, make_spec
+from hpo.report import report_study
+from hpo.study.presets import make_spec
+from hpo.study.run import create_study
 from objectives.data import parse_source
 from objectives.figures import prediction_figure
-from storage import open_artifact_store
+from objectives.objective import FIGURE_ARTIFACT
+from storage import open_artifact_store, open_storage
 from tests.tiny import tiny_space
 
 _DISTRIBUTIONS = {
@@ -102,30 +104,44 @@ def report_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
     storage, artifacts = f"sqlite:///{folder / 'studies.db'}", folder / "artifacts"
     spec, _ = make_spec(parse_source("synthetic:12"), tiny_space(), n_trials=len(_TRIALS))
     study = create_study(storage, "render", spec).study
-    store = open_artifact_store(artifacts)
+    store, optuna_storage = open_artifact_store(artifacts), open_storage(storage, must_exist=True)
     for number, (learning_rate, dilated, augment, curve) in enumerate(_TRIALS):
-        params = {"learning_rate": learning_rate, "dilated_layers": dilated, "augment": augment}
         epochs = [dice for dice in curve if dice is not None]
-        attrs = {"wall_time_s": 2.0 + number, "epochs_run": len(epochs), "train_accuracy": 0.9, "val_accuracy": 0.8}
-        if curve[-1] is None:
-            attrs["pruned_at_epoch"] = len(epochs)
-        else:
-            figure = folder / f"predictions-{number}.png"
-            figure.write_bytes(_figure(number))
-            attrs["figure_artifact_id"] = upload_artifact(
-                artifact_store=store, file_path=str(figure), study_or_trial=study, mimetype="image/png"
-            )
+        # Running at first, as in a worker: Optuna attaches artifacts to unfinished trials only.
         study.add_trial(
             optuna.trial.create_trial(
-                state=optuna.trial.TrialState.PRUNED if curve[-1] is None else optuna.trial.TrialState.COMPLETE,
-                value=curve[-1],
-                params=params,
+                state=optuna.trial.TrialState.RUNNING,
+                params={"learning_rate": learning_rate, "dilated_layers": dilated, "augment": augment},
                 distributions=_DISTRIBUTIONS,
                 intermediate_values=dict(enumerate(epochs)),
-                user_attrs=attrs,
+                user_attrs={"epochs_run": len(epochs), "train_accuracy": 0.9, "val_accuracy": 0.8},
             )
         )
+        if curve[-1] is None:
+            study.tell(number, state=optuna.trial.TrialState.PRUNED)
+            continue
+        figure = folder / str(number) / FIGURE_ARTIFACT  # named as the objective names it
+        figure.parent.mkdir()
+        figure.write_bytes(_figure(number))
+        trial = study.get_trials(deepcopy=False)[-1]
+        upload_artifact(
+            artifact_store=store,
+            file_path=str(figure),
+            study_or_trial=trial,
+            storage=optuna_storage,
+            mimetype="image/png",
+        )
+        study.tell(number, curve[-1])
     return report_study(storage, "render", artifacts, folder / "report")[0]
+
+
+def test_every_plot_and_prediction_is_in_the_page(report_html: Path) -> None:
+    page = report_html.read_text(encoding="utf-8")
+
+    # Four plots (importances too: five completed trials), then the best and worst predictions.
+    assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 6
+    assert "Predictions of the best trial (trial 2, DICE 0.8300)" in page
+    assert "Predictions of the worst trial (trial 3, DICE 0.2500)" in page
 
 
 def _run(chromium: str, tmp_path: Path, *arguments: str) -> str:

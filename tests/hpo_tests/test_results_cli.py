@@ -25,7 +25,8 @@ from typer.testing import CliRunner
 
 from hpo.cli import app
 from hpo.results.dashboard import dashboard_app
-from hpo.study.run import create_study, make_spec, open_study, run_trials
+from hpo.study.presets import make_spec
+from hpo.study.run import create_study, open_study, run_trials
 from objectives.data import parse_source
 from objectives.phantom import make_phantom
 from tests.tiny import tiny_space

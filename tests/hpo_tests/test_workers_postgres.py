@@ -50,13 +50,17 @@ class _Worker:
                 preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) if default_sigint else None,
             )
 
-    def finish(self, timeout: float = 300) -> tuple[int, str]:
+    def finish(self, timeout: float = 600) -> tuple[int, str]:
+        """Its exit code and output; a worker still running after ``timeout`` fails the test.
+
+        The limit only bounds a hang: on a loaded 2-core machine a worker may take minutes.
+        """
         try:
             code = self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()  # never leave a worker behind for the next test
             self.process.wait()
-            raise
+            pytest.fail(f"worker still running after {timeout} s; its output:\n{self.log.read_text()}")
         return code, self.log.read_text()
 
 

@@ -1,0 +1,156 @@
+"""``hpo study``: create a study, then list, show, rank and export what its workers did."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hpo.cli.common import (
+    FormatOption,
+    NameArgument,
+    StorageOption,
+    clear_errors,
+    console,
+    error_console,
+    print_error,
+    print_warning,
+)
+from hpo.cli.render import OutputFormat, print_record, print_studies, print_trials
+from hpo.study.algorithms import PrunerName, SamplerName
+from hpo.study.defaults import DEFAULT_MAX_SKIPPED, DEFAULT_PRUNER, DEFAULT_SAMPLER, DEFAULT_VAL_FRACTION
+from hpo.study.presets import PresetName
+from storage import DEFAULT_STORAGE_URL
+
+__all__ = ["study_app"]
+
+study_app = typer.Typer(help="Create and inspect studies.", no_args_is_help=True)
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+
+
+@study_app.command("create")
+def create(
+    name: Annotated[str, typer.Argument(help="Study name.")],
+    storage: StorageOption = DEFAULT_STORAGE_URL,
+    data: Annotated[
+        str | None, typer.Option(help="synthetic[:COUNT], folder:PATH, mdai-export:PATH or mdai:PROJECT.")
+    ] = None,
+    label_id: Annotated[list[str] | None, typer.Option("--label-id", help="MD.ai label id (repeatable).")] = None,
+    keep_unannotated: Annotated[
+        bool, typer.Option(help="MD.ai: keep images without a lung annotation, mask empty.")
+    ] = False,
+    mdai_domain: Annotated[str, typer.Option(envvar="MDAI_DOMAIN", help="MD.ai host for mdai: sources.")] = (
+        "public.md.ai"
+    ),
+    space: Annotated[Path | None, typer.Option("--space", help="TOML file overriding the search space.")] = None,
+    preset: Annotated[PresetName | None, typer.Option(help="Start from a named preset.")] = None,
+    sampler: Annotated[SamplerName | None, typer.Option(help=f"Sampler (default: {DEFAULT_SAMPLER}).")] = None,
+    pruner: Annotated[PrunerName | None, typer.Option(help=f"Pruner (default: {DEFAULT_PRUNER}).")] = None,
+    n_trials: Annotated[int | None, typer.Option("--n-trials", min=1, help="Study-wide trial budget.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the split, sampler and trials.")] = 0,
+    val_fraction: Annotated[
+        float, typer.Option(min=0.01, max=0.9, help="Share of images held out.")
+    ] = DEFAULT_VAL_FRACTION,
+    enqueue_baseline: Annotated[bool, typer.Option(help="Run the researchers' baseline first.")] = False,
+    exist_ok: Annotated[bool, typer.Option(help="An existing study of that name is fine (exit 0, unchanged).")] = False,
+    max_skipped: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Largest share of the data source's items that may be unusable (listed on stderr); "
+            "above it the study is not created.",
+        ),
+    ] = DEFAULT_MAX_SKIPPED,
+) -> None:
+    """Create a study whose workers need only its name and storage.
+
+    Example: [bold]hpo study create lungs --data folder:data/shenzhen --n-trials 40[/]
+    """
+    from hpo.study.presets import StudyRequest
+    from hpo.study.run import create_requested_study
+
+    request = StudyRequest(
+        preset, data, space, sampler, pruner, n_trials, seed, val_fraction,
+        tuple(label_id or ()), keep_unannotated, mdai_domain, enqueue_baseline, max_skipped,
+    )  # fmt: skip
+    with clear_errors():
+        created = create_requested_study(storage, name, request, exist_ok=exist_ok, warn=print_warning)
+    console.print(created.message)
+
+
+@study_app.command("list")
+def list_studies(storage: StorageOption = DEFAULT_STORAGE_URL, output: FormatOption = OutputFormat.table) -> None:
+    """List the studies in the storage: progress against budget, best DICE, sampler, pruner, data.
+
+    Example: [bold]hpo study list --storage sqlite:///runs/lung.db[/]
+    """
+    from hpo.results.studies import study_rows
+
+    with clear_errors():
+        rows = study_rows(storage)
+    print_studies(rows, output, console)
+
+
+@study_app.command("show")
+def show(
+    name: NameArgument, storage: StorageOption = DEFAULT_STORAGE_URL, output: FormatOption = OutputFormat.table
+) -> None:
+    """Show a study's trials: state, parameters, DICE, accuracies, wall time, where pruned, why failed.
+
+    Example: [bold]hpo study show lungs --format json[/]
+    """
+    from hpo.results.records import records_of
+    from hpo.results.studies import read_study
+
+    with clear_errors():
+        rows = [record.row() for record in records_of(read_study(storage, name))]
+    print_trials(rows, output, console, f"Trials of study {name!r}")
+
+
+@study_app.command("best")
+def best(
+    name: NameArgument, storage: StorageOption = DEFAULT_STORAGE_URL, output: FormatOption = OutputFormat.table
+) -> None:
+    """Show the study's best completed trial: DICE, metrics and parameters.
+
+    Example: [bold]hpo study best lungs[/]
+    """
+    from hpo.results.records import best_row
+    from hpo.results.studies import read_study
+
+    with clear_errors():
+        row = best_row(read_study(storage, name))
+    if row is None:
+        print_error(f"study {name!r} has no completed trial yet")
+        raise typer.Exit(1)
+    print_record(row, output, console, title=f"Best trial of study {name!r}")
+
+
+@study_app.command("export")
+def export(
+    name: NameArgument,
+    storage: StorageOption = DEFAULT_STORAGE_URL,
+    export_format: Annotated[ExportFormat, typer.Option("--format", help="File format.")] = ExportFormat.csv,
+    out: Annotated[Path | None, typer.Option("--out", help="File to write (default: standard output).")] = None,
+) -> None:
+    """Export every trial of a study, one row or object per trial, parameters as param_<name>.
+
+    Example: [bold]hpo study export lungs --format csv --out lungs.csv[/]
+    """
+    from hpo.results.export import export_trials
+
+    with clear_errors():
+        exported = export_trials(storage, name, export_format.value)
+        if out is not None:
+            exported.write(out)
+    if out is None:
+        typer.echo(exported.text, nl=False)
+    else:
+        error_console.print(f"Wrote {exported.count} trials of study {name!r} to {out}.")

@@ -1,0 +1,78 @@
+"""Studies read for showing: load one by name, list a storage's, read a study's spec if it has one.
+
+Everything here only reads: studies made by Optuna alone (no lung-hpo spec) are listed and
+shown too, with the spec's columns left empty, so a storage shared with other projects works.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from hpo.results.records import best, clean, records_of
+from hpo.study.spec import StudySpec, load_spec
+from storage import open_storage
+
+if TYPE_CHECKING:
+    import optuna
+
+__all__ = ["read_study", "study_rows", "study_spec"]
+
+
+def read_study(storage_url: str, name: str) -> optuna.Study:
+    """Loads a study to read it; a wrong name raises ``KeyError`` listing the known names.
+
+    Unlike `hpo.study.run.open_study` it needs no lung-hpo spec and builds no sampler.
+
+    Args:
+        storage_url: Optuna storage URL (see `storage.open_storage`); the storage must exist.
+        name: the study's name.
+    """
+    import optuna
+
+    storage = open_storage(storage_url, must_exist=True)
+    try:
+        return optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        known = sorted(optuna.get_all_study_names(storage))
+        raise KeyError(f"no study named {name!r} in this storage; known studies: {known or 'none'}") from None
+
+
+def study_spec(study: optuna.Study) -> StudySpec | None:
+    """The study's lung-hpo spec, or ``None`` for a study lung-hpo did not create or cannot read."""
+    try:
+        return load_spec(study)
+    except (ValueError, KeyError, TypeError):  # SpecError, or a spec JSON this version cannot read
+        return None
+
+
+def study_rows(storage_url: str) -> list[dict[str, Any]]:
+    """One row per study in the storage: progress against the budget, best DICE, settings.
+
+    Args:
+        storage_url: Optuna storage URL; the storage must exist.
+    """
+    import optuna
+
+    storage = open_storage(storage_url, must_exist=True)
+    rows = []
+    for name in sorted(optuna.get_all_study_names(storage)):
+        study = optuna.load_study(study_name=name, storage=storage)
+        records = records_of(study)
+        states = [record.state for record in records]
+        spec = study_spec(study)
+        top = best(records)
+        rows.append(
+            {
+                "study": name,
+                "finished": sum(record.finished for record in records),
+                "budget": spec.n_trials if spec else None,
+                "running": states.count("RUNNING"),
+                "failed": states.count("FAIL"),
+                "best_dice": clean(top.value) if top else None,
+                "best_trial": top.number if top else None,
+                "sampler": spec.sampler if spec else None,
+                "pruner": spec.pruner if spec else None,
+                "data": str(spec.data) if spec else None,
+            }
+        )
+    return rows
