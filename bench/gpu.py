@@ -90,12 +90,13 @@ def main() -> None:
             images, masks = make_phantom_dataset(batch * 2, size, seed=0)
             speeds: dict[str, float] = {}
             for precision in ("float32", arguments.mixed):
+                # Built first: TrainConfig is where a size the U-Net cannot halve is refused.
+                config = TrainConfig(image_size=size, batch_size=batch, steps_per_epoch=arguments.steps,
+                                     augmentation=BASELINE_AUGMENT, unet=unet, precision=precision)  # fmt: skip
                 keras.backend.clear_session()
                 keras.utils.set_random_seed(0)
                 model = build_unet(unet, size, dtype_policy=precision)
                 model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=make_loss("bce_dice"), metrics=make_metrics())
-                config = TrainConfig(image_size=size, batch_size=batch, steps_per_epoch=arguments.steps,
-                                     augment=BASELINE_AUGMENT, unet=unet, precision=precision)  # fmt: skip
                 with _UtilisationSampler() as utilisation:
                     speeds[precision] = timed_fit(
                         model, augmented_batches(config, images, masks), arguments.epochs, arguments.steps, batch, False

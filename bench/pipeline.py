@@ -28,7 +28,7 @@ from objectives.phantom import make_phantom_dataset
 from objectives.train import augmented_batches
 from objectives.unet import build_unet
 
-BASELINE_AUGMENT = AugmentConfig(rotation_deg=180, width_shift=0.3, height_shift=0.3, shear=0.1, zoom=0.1)
+BASELINE_AUGMENT = AugmentConfig(rotation=180, width_shift=0.3, height_shift=0.3, shear=0.1, zoom=0.1)
 
 
 def _legacy_batches(images: np.ndarray, masks: np.ndarray, batch_size: int, steps: int, elastic: float) -> Any:
@@ -140,8 +140,16 @@ def main() -> None:
         )
         return model
 
-    def config(augment: AugmentConfig) -> TrainConfig:
-        return TrainConfig(image_size=size, batch_size=batch, steps_per_epoch=steps, augment=augment, unet=unet)
+    def config(augmentation: AugmentConfig | None) -> TrainConfig:
+        """The run's config; ``None`` switches augmentation off."""
+        return TrainConfig(
+            image_size=size,
+            batch_size=batch,
+            steps_per_epoch=steps,
+            unet=unet,
+            augment=augmentation is not None,
+            augmentation=augmentation or AugmentConfig(),
+        )
 
     arrays = (images, masks.astype(np.float32))
     variants: list[tuple[str, Any, bool]] = [
@@ -149,7 +157,7 @@ def main() -> None:
         ("bare fit, XLA forced on (jit_compile=True)", arrays, True),
         (
             "lung-hpo batches, no augmentation",
-            augmented_batches(config(AugmentConfig(enabled=False)), images, masks),
+            augmented_batches(config(None), images, masks),
             False,
         ),
         ("lung-hpo batches, baseline augmentation", augmented_batches(config(BASELINE_AUGMENT), images, masks), False),

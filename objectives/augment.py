@@ -25,10 +25,9 @@ def layer_settings(config: AugmentConfig) -> list[tuple[str, dict[str, Any]]]:
     """The Keras layers (class name, arguments) that realise a config; pure, so it is testable.
 
     The ranges follow the legacy ``ImageDataGenerator`` meaning the researchers used: rotation in
-    degrees either way, shifts and zoom as fractions, shear as a factor.
+    degrees either way, shifts and zoom as fractions, shear as a factor. This is the one place
+    where they become Keras arguments (Keras takes rotation as a fraction of a full turn).
     """
-    if not config.enabled:
-        return []
     fill = {"fill_mode": config.fill_mode, "fill_value": 0.0}
     layers: list[tuple[str, dict[str, Any]]] = []
     flip_mode = {
@@ -38,8 +37,8 @@ def layer_settings(config: AugmentConfig) -> list[tuple[str, dict[str, Any]]]:
     }.get((config.horizontal_flip, config.vertical_flip))
     if flip_mode:
         layers.append(("RandomFlip", {"mode": flip_mode}))
-    if config.rotation_deg > 0:
-        layers.append(("RandomRotation", {"factor": config.rotation_deg / 360.0, **fill}))
+    if config.rotation > 0:
+        layers.append(("RandomRotation", {"factor": config.rotation / 360.0, **fill}))
     if config.shear > 0:
         layers.append(("RandomShear", {"x_factor": config.shear, "y_factor": config.shear, **fill}))
     if config.width_shift > 0 or config.height_shift > 0:
@@ -62,7 +61,10 @@ def layer_settings(config: AugmentConfig) -> list[tuple[str, dict[str, Any]]]:
 
 
 def build_augmenter(config: AugmentConfig, seed: int) -> keras.Sequential | None:
-    """A stack of seeded random layers for ``(batch, height, width, 2)`` image+mask tensors."""
+    """A stack of seeded random layers for ``(batch, height, width, 2)`` image+mask tensors.
+
+    Returns ``None`` where the config moves nothing (all ranges 0, no flips).
+    """
     settings = layer_settings(config)
     if not settings:
         return None

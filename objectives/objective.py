@@ -75,23 +75,6 @@ class DataProvider:
         )
 
 
-class _EpochCounter:
-    """Remembers how many epochs finished, to record where a pruned trial stopped."""
-
-    def __init__(self) -> None:
-        self.seen = 0
-
-    def callback(self) -> keras.callbacks.Callback:
-        keras = import_keras()
-        counter = self
-
-        class _Count(keras.callbacks.Callback):  # type: ignore[name-defined]  # a module bound at run time
-            def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-                counter.seen = epoch + 1
-
-        return _Count()
-
-
 def runtime_versions() -> dict[str, str]:
     """Backend and library versions, recorded with every trial for reproducibility."""
     import optuna
@@ -147,15 +130,17 @@ class LungObjective:
         for key, value in runtime_versions().items():
             trial.set_user_attr(key, value)
         started = time.perf_counter()
-        epochs = _EpochCounter()
+        finished: list[int] = []  # epochs that ended, 1-based, to record where pruning stopped
+        counter = import_keras().callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: finished.append(epoch + 1))
         try:
             config = suggest_config(trial, self.space, seed)
             data = self.data.training_data(config.image_size)
             extra = self.keras_callbacks(trial, config.max_epochs) if self.keras_callbacks else ()
-            callbacks = [epochs.callback(), KerasPruningCallback(trial, "val_dice"), *extra]
+            # The counter runs before the pruning callback, so it has seen the epoch that is pruned.
+            callbacks = [counter, KerasPruningCallback(trial, "val_dice"), *extra]
             model, result = train(config, data, callbacks=callbacks)
         except optuna.TrialPruned:
-            trial.set_user_attr("pruned_at_epoch", epochs.seen)
+            trial.set_user_attr("pruned_at_epoch", len(finished))
             trial.set_user_attr("wall_time_s", time.perf_counter() - started)
             raise
         except Exception as error:

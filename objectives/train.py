@@ -82,7 +82,7 @@ def resolve_precision(requested: str) -> str:
 def augmented_batches(config: TrainConfig, images: np.ndarray, masks: np.ndarray) -> Any:
     """Seeded, reshuffled, augmented batches as a Keras `PyDataset` (works on every backend)."""
     keras = import_keras()
-    augmenter = build_augmenter(config.augment, config.seed)
+    augmenter = build_augmenter(config.augmentation, config.seed) if config.augment else None
     count = len(images)
     batch_size = config.batch_size
 
@@ -116,27 +116,36 @@ def augmented_batches(config: TrainConfig, images: np.ndarray, masks: np.ndarray
     return _AugmentedBatches()
 
 
-class _Clock:
-    """Times ``model.fit`` and counts epochs, for throughput and early-stopping records."""
+def _training_subset(config: TrainConfig, data: TrainingData) -> tuple[np.ndarray, np.ndarray]:
+    """The training images and masks a run uses: a seeded ``train_fraction`` of them, in order."""
+    images, masks = data.train_images, data.train_masks
+    if config.train_fraction < 1.0:
+        keep = max(1, round(len(images) * config.train_fraction))
+        subset = np.sort(np.random.default_rng([config.seed, 1 << 20]).permutation(len(images))[:keep])
+        images, masks = images[subset], masks[subset]
+    return images, masks
 
-    def __init__(self) -> None:
-        self.started = 0.0
-        self.seconds = 0.0
-        self.epochs = 0
 
-    def callback(self) -> keras.callbacks.Callback:
-        keras = import_keras()
-        clock = self
+def _compiled_unet(config: TrainConfig, precision: str) -> keras.Model:
+    keras = import_keras()
+    model = build_unet(config.unet, config.image_size, dtype_policy=precision)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+        loss=make_loss(config.loss),
+        metrics=make_metrics(),
+    )
+    return model
 
-        class _ClockCallback(keras.callbacks.Callback):  # type: ignore[name-defined]  # a module bound at run time
-            def on_train_begin(self, logs: Any = None) -> None:
-                clock.started = time.perf_counter()
 
-            def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-                clock.epochs = epoch + 1
-                clock.seconds = time.perf_counter() - clock.started
-
-        return _ClockCallback()
+def _validation_scores(model: keras.Model, config: TrainConfig, data: TrainingData) -> tuple[float, float, float]:
+    """Pixel accuracy, mean DICE and mean IoU of the model's validation predictions."""
+    masks = data.val_masks.astype(np.float32)
+    predictions = model.predict(data.val_images, batch_size=max(config.batch_size, 32), verbose=0)
+    return (
+        metrics.pixel_accuracy(masks, predictions),
+        metrics.mean_dice(masks, predictions),
+        metrics.mean_iou(masks, predictions),
+    )
 
 
 def train(
@@ -162,48 +171,40 @@ def train(
     gc.collect()
     keras.utils.set_random_seed(config.seed)
 
-    train_images, train_masks = data.train_images, data.train_masks
-    if config.train_fraction < 1.0:
-        keep = max(1, round(len(train_images) * config.train_fraction))
-        subset = np.sort(np.random.default_rng([config.seed, 1 << 20]).permutation(len(train_images))[:keep])
-        train_images, train_masks = train_images[subset], train_masks[subset]
-
+    train_images, train_masks = _training_subset(config, data)
     precision = resolve_precision(config.precision)
-    model = build_unet(config.unet, config.image_size, dtype_policy=precision)
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
-        loss=make_loss(config.loss),
-        metrics=make_metrics(),
-    )
+    model = _compiled_unet(config, precision)
     early_stopping = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=config.patience, restore_best_weights=True
     )
-    clock = _Clock()
-    val_masks = data.val_masks.astype(np.float32)
+    clock: list[float] = []  # the time training began, then the time each epoch ended
+    timer = keras.callbacks.LambdaCallback(
+        on_train_begin=lambda logs: clock.append(time.perf_counter()),
+        on_epoch_end=lambda epoch, logs: clock.append(time.perf_counter()),
+    )
     history = model.fit(
         augmented_batches(config, train_images, train_masks),
-        validation_data=(data.val_images, val_masks),
+        validation_data=(data.val_images, data.val_masks.astype(np.float32)),
         validation_batch_size=max(config.batch_size, 32),
         epochs=config.max_epochs,
-        callbacks=[clock.callback(), early_stopping, *callbacks],
+        callbacks=[timer, early_stopping, *callbacks],
         verbose=0,
     ).history
 
-    predictions = model.predict(data.val_images, batch_size=max(config.batch_size, 32), verbose=0)
-    stopped = early_stopping.stopped_epoch
-    epochs = clock.epochs
+    val_accuracy, val_dice, val_iou = _validation_scores(model, config, data)
+    stopped, epochs, seconds = early_stopping.stopped_epoch, len(clock) - 1, clock[-1] - clock[0]
     result = TrainResult(
         history={key: [float(v) for v in values] for key, values in history.items()},
         epochs_run=epochs,
         early_stopping_epoch=stopped + 1 if stopped > 0 else None,
         train_accuracy=float(history["accuracy"][-1]),
-        val_accuracy=metrics.pixel_accuracy(val_masks, predictions),
-        val_dice=metrics.mean_dice(val_masks, predictions),
-        val_iou=metrics.mean_iou(val_masks, predictions),
+        val_accuracy=val_accuracy,
+        val_dice=val_dice,
+        val_iou=val_iou,
         best_val_dice=float(max(history["val_dice"])),
         best_val_iou=float(max(history["val_iou"])),
-        train_time_s=clock.seconds,
-        images_per_second=epochs * config.steps_per_epoch * config.batch_size / max(clock.seconds, 1e-9),
+        train_time_s=seconds,
+        images_per_second=epochs * config.steps_per_epoch * config.batch_size / max(seconds, 1e-9),
         precision=precision,
     )
     return model, result

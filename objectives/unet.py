@@ -24,11 +24,10 @@ def build_unet(config: UNetConfig, image_size: int, dtype_policy: str = "float32
 
     Args:
         config: shape of the network.
-        image_size: side of the input images; divisible by ``2 ** config.depth``.
+        image_size: side of the input images; divisible by ``2 ** config.depth``, which
+            `TrainConfig` checks.
         dtype_policy: Keras dtype policy of the hidden layers, e.g. ``"mixed_bfloat16"``.
     """
-    if image_size % (2**config.depth):
-        raise ValueError(f"image_size must be divisible by {2**config.depth}, but got {image_size!r}")
     keras = import_keras()
     layers = keras.layers
 

@@ -19,7 +19,7 @@ from objectives.phantom import make_phantom_dataset  # noqa: E402
 from objectives.train import TrainingData, train  # noqa: E402
 
 STRONG = AugmentConfig(
-    rotation_deg=180.0,
+    rotation=180.0,
     width_shift=0.2,
     height_shift=0.2,
     shear=0.3,
@@ -73,7 +73,7 @@ def tiny_training() -> dict[str, float]:
         max_epochs=2,
         steps_per_epoch=2,
         unet=UNetConfig(base_filters=4, depth=2, dilated_layers=1),
-        augment=AugmentConfig(elastic=0.2),
+        augmentation=AugmentConfig(elastic=0.2),
     )
     _, result = train(config, data)
     return {

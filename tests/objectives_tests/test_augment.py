@@ -24,10 +24,13 @@ def test_layer_settings_follow_the_config() -> None:
         "RandomZoom",
         "RandomElasticTransform",
     ]
-    rotation = dict(layer_settings(AugmentConfig(rotation_deg=90.0)))["RandomRotation"]
+    rotation = dict(layer_settings(AugmentConfig(rotation=90.0)))["RandomRotation"]
     assert rotation["factor"] == pytest.approx(0.25)  # a quarter turn either way
     assert rotation["fill_mode"] == "constant"
-    assert layer_settings(AugmentConfig(enabled=False)) == []
+    still = AugmentConfig(
+        rotation=0, width_shift=0, height_shift=0, shear=0, zoom=0, horizontal_flip=False, vertical_flip=False
+    )
+    assert layer_settings(still) == []
     only_horizontal = dict(layer_settings(AugmentConfig(vertical_flip=False)))["RandomFlip"]
     assert only_horizontal["mode"] == "horizontal"
 
@@ -50,7 +53,7 @@ def test_image_and_mask_stay_aligned_on_tensorflow() -> None:
 
 @pytest.mark.parametrize("fill_mode", ["nearest", "reflect"])
 def test_alignment_with_other_fill_modes(fill_mode: str) -> None:
-    config = AugmentConfig(rotation_deg=45.0, width_shift=0.3, height_shift=0.3, fill_mode=fill_mode)
+    config = AugmentConfig(rotation=45.0, width_shift=0.3, height_shift=0.3, fill_mode=fill_mode)
     assert backend_checks.alignment(config)["agreement_dice"] > 0.97
 
 

@@ -8,6 +8,7 @@ import optuna
 import pytest
 
 from objectives.config import TrainConfig
+from objectives.parameters import find_parameter
 from objectives.space import (
     BASELINE,
     Choice,
@@ -58,18 +59,18 @@ def test_toml_overrides(tmp_path: Path) -> None:
         ("batch_sise = [8]", r"space\.batch_sise: unknown parameter; did you mean 'batch_size'"),
         (
             "rotation = { low = 0, high = 270 }",
-            r"space\.rotation\.high: 270.0 is outside the allowed range \[0.0, 180.0\]",
+            r"space\.rotation\.high: expected a value in \[0.0, 180.0\], but got 270.0",
         ),
         ("max_epochs = { low = 10, high = 5 }", r"space\.max_epochs: low 10 is above high 5"),
         ("batch_size = []", r"space\.batch_size: a list of choices must not be empty"),
-        ("batch_size = [8.5]", r"space\.batch_size\[0\]: expected an integer"),
+        ("batch_size = [8.5]", r"space\.batch_size\[0\]: expected an integer, but got 8.5"),
         ("loss = 'dice'", r"space\.loss: expected one of"),
         ("augment = 'yes'", r"space\.augment: expected true or false"),
         (
             "dropout = { low = 0.0, high = 0.3, log = true }",
             r"space\.dropout: a log range needs low > 0",
         ),
-        ("image_size = 100", r"space\.image_size: 100 is not divisible by 2\*\*depth = 16"),
+        ("image_size = 100", r"space\.image_size: expected a multiple of 2\*\*depth = 16, but got 100"),
         ("shear = { low = 0, hi = 1 }", r"space\.shear: a range takes keys"),
         ("[other]\nx = 1", r"unknown top-level keys \['other'\]"),
         ("batch_size = [8", r"is not valid TOML"),
@@ -171,14 +172,24 @@ def test_suggest_samples_augmentation_only_when_on() -> None:
         config = suggest_config(trial, space, seed=5)
         assert isinstance(config, TrainConfig) and config.seed == 5
         assert config.batch_size in (8, 16, 32)
-        if config.augment.enabled:
+        if config.augment:
             seen_on = True
-            assert "rotation" in trial.params and 0 <= config.augment.rotation_deg <= 180
+            assert "rotation" in trial.params and config.augmentation.rotation == trial.params["rotation"]
         else:
             seen_off = True
             assert "rotation" not in trial.params
         study.tell(trial, 0.5)
     assert seen_on and seen_off
+
+
+def test_each_sampled_parameter_keeps_its_name_in_the_config() -> None:
+    space = SearchSpace.default().with_overrides({"augment": True, "depth": [3, 4], "image_size": 64})
+    trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=2)).ask()
+    config = suggest_config(trial, space, seed=0)
+    assert len(trial.params) > 15
+    for name, value in trial.params.items():
+        section = find_parameter(name).section
+        assert getattr(config if section == "train" else getattr(config, section), name) == value, name
 
 
 def test_config_from_params_rebuilds_a_trial() -> None:

@@ -13,7 +13,7 @@ CONFIG = TrainConfig(
     max_epochs=2,
     steps_per_epoch=3,
     unet=UNetConfig(base_filters=4, depth=2, dilated_layers=1),
-    augment=AugmentConfig(rotation_deg=30.0, width_shift=0.1, height_shift=0.1),
+    augmentation=AugmentConfig(rotation=30.0, width_shift=0.1, height_shift=0.1),
     seed=5,
 )
 
@@ -35,7 +35,7 @@ def test_same_seed_same_run(data: TrainingData) -> None:
 
 
 def test_batches_follow_the_seed_and_cover_the_data(data: TrainingData) -> None:
-    config = TrainConfig(**{**CONFIG.__dict__, "augment": AugmentConfig(enabled=False), "steps_per_epoch": 4})
+    config = TrainConfig(**{**CONFIG.__dict__, "augment": False, "steps_per_epoch": 4})
     batches = augmented_batches(config, data.train_images, data.train_masks)
     again = augmented_batches(config, data.train_images, data.train_masks)
     first_epoch = [batches[step][0] for step in range(len(batches))]
