@@ -70,9 +70,9 @@ def main() -> None:
                 "val IoU": trial.user_attrs.get("val_iou", float("nan")),
                 "train acc": trial.user_attrs.get("train_accuracy", float("nan")),
                 "val acc": trial.user_attrs.get("val_accuracy", float("nan")),
-                "epochs": trial.user_attrs.get("epochs_run", trial.user_attrs.get("pruned_at_epoch", 0)),
+                "epochs": trial.user_attrs.get("epochs_run", len(trial.intermediate_values)),
                 "learning rate": trial.params.get("learning_rate", float("nan")),
-                "run time s": trial.user_attrs.get("wall_time_s", float("nan")),
+                "run time s": trial.duration.total_seconds() if trial.duration else float("nan"),
             }
             for trial in handle.study.trials
         ]

@@ -36,7 +36,7 @@ TOLERANCE = 0.005
 
 def _epochs(trial: optuna.trial.FrozenTrial) -> int:
     """Epochs a trial trained: all of them if it finished, up to its pruning otherwise."""
-    return int(trial.user_attrs.get("epochs_run", trial.user_attrs.get("pruned_at_epoch", 0)))
+    return int(trial.user_attrs.get("epochs_run", len(trial.intermediate_values)))
 
 
 def _summary(name: str, study: optuna.Study, seconds: float, target: float | None) -> dict[str, Any]:

@@ -11,7 +11,6 @@ import os
 import platform
 import socket
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,53 +128,46 @@ class LungObjective:
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         for key, value in runtime_versions().items():
             trial.set_user_attr(key, value)
-        started = time.perf_counter()
-        finished: list[int] = []  # epochs that ended, 1-based, to record where pruning stopped
-        counter = import_keras().callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: finished.append(epoch + 1))
+        # Optuna keeps the rest: run time (start and end), epochs (one DICE reported per epoch,
+        # the pruned one included) and the uploaded files (artifact metadata).
         try:
             config = suggest_config(trial, self.space, seed)
             data = self.data.training_data(config.image_size)
             extra = self.keras_callbacks(trial, config.max_epochs) if self.keras_callbacks else ()
-            # The counter runs before the pruning callback, so it has seen the epoch that is pruned.
-            callbacks = [counter, KerasPruningCallback(trial, "val_dice"), *extra]
-            model, result = train(config, data, callbacks=callbacks)
+            model, result = train(config, data, callbacks=[KerasPruningCallback(trial, "val_dice"), *extra])
         except optuna.TrialPruned:
-            trial.set_user_attr("pruned_at_epoch", len(finished))
-            trial.set_user_attr("wall_time_s", time.perf_counter() - started)
             raise
         except Exception as error:
             trial.set_user_attr("failure", f"{type(error).__name__}: {error}")
             raise
         record_result(trial, result)
-        trial.set_user_attr("wall_time_s", time.perf_counter() - started)
         if self.artifact_store is not None:
             self._upload(trial, model, data, result)
         return result.val_dice
 
     def _upload(self, trial: optuna.trial.Trial, model: Any, data: TrainingData, result: TrainResult) -> None:
-        from optuna.trial import TrialState
-
         shown = slice(0, 4)
         predictions = model.predict(data.val_images[shown], verbose=0)
         scores = metrics.dice_per_image(data.val_masks[shown], predictions)
         figure = prediction_figure(data.val_images[shown], data.val_masks[shown], predictions, scores)
-        finished = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        best_so_far = max((t.value for t in finished if t.value is not None), default=-1.0)
+        try:
+            best_so_far = trial.study.best_value  # Optuna's best: the highest completed DICE
+        except ValueError:  # no trial has completed yet
+            best_so_far = float("-inf")
         with tempfile.TemporaryDirectory(prefix="lung-hpo-") as folder:
             figure_path = Path(folder) / FIGURE_ARTIFACT
             figure_path.write_bytes(figure)
-            self._attach(trial, figure_path, "figure_artifact_id", "image/png")
+            self._attach(trial, figure_path, "image/png")
             if result.val_dice > best_so_far:
                 model_path = Path(folder) / MODEL_ARTIFACT
                 model.save(model_path)
-                self._attach(trial, model_path, "model_artifact_id", "application/octet-stream")
+                self._attach(trial, model_path, "application/octet-stream")
 
-    def _attach(self, trial: optuna.trial.Trial, path: Path, attribute: str, mimetype: str) -> None:
-        """Uploads a file as the trial's artifact and records its id under ``attribute``."""
+    def _attach(self, trial: optuna.trial.Trial, path: Path, mimetype: str) -> None:
+        """Uploads a file as the trial's artifact; readers find it by its file name."""
         from optuna.artifacts import upload_artifact
 
         assert self.artifact_store is not None
-        artifact_id = upload_artifact(
+        upload_artifact(
             artifact_store=self.artifact_store, file_path=str(path), study_or_trial=trial, mimetype=mimetype
         )
-        trial.set_user_attr(attribute, artifact_id)
