@@ -13,10 +13,22 @@ TRUTH_COLOUR = np.array([40, 200, 80], dtype=np.float32)  # green
 PREDICTION_COLOUR = np.array([230, 60, 50], dtype=np.float32)  # red
 
 
-def overlay_mask(image: np.ndarray, mask: np.ndarray, colour: np.ndarray, alpha: float = 0.45) -> np.ndarray:
-    """An RGB ``uint8`` picture of a 2-D image in [0, 1] with the mask's pixels tinted."""
+def overlay_mask(
+    image: np.ndarray, mask: np.ndarray | None, colour: np.ndarray = TRUTH_COLOUR, alpha: float = 0.45
+) -> np.ndarray:
+    """An RGB ``uint8`` picture of a 2-D image in [0, 1] with the mask's pixels tinted.
+
+    The one lung overlay of lung-hpo: reports, data previews and predictions all draw it.
+
+    Args:
+        image: 2-D gray values in [0, 1].
+        mask: 2-D booleans (or {0, 1}) of the same shape; ``None`` draws the image alone.
+        colour: `TRUTH_COLOUR` for ground truth, `PREDICTION_COLOUR` for a model's output.
+    """
     grey = np.repeat((np.clip(image, 0.0, 1.0) * 255.0)[..., None], 3, axis=-1)
-    blended = np.where(mask[..., None], (1 - alpha) * grey + alpha * colour, grey)
+    if mask is None:
+        return grey.astype(np.uint8)
+    blended = np.where(mask[..., None] > 0, (1 - alpha) * grey + alpha * colour, grey)
     return blended.astype(np.uint8)
 
 
@@ -43,7 +55,7 @@ def prediction_figure(
     for row in range(rows):
         image = images[row, ..., 0]
         tiles = [
-            np.repeat((np.clip(image, 0, 1) * 255).astype(np.uint8)[..., None], 3, axis=-1),
+            overlay_mask(image, None),
             overlay_mask(image, masks[row, ..., 0] >= 0.5, TRUTH_COLOUR),
             overlay_mask(image, predictions[row, ..., 0] >= 0.5, PREDICTION_COLOUR),
         ]

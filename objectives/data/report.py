@@ -18,11 +18,10 @@ from PIL import Image
 
 from objectives.data.dataset import Dataset, Skipped
 from objectives.data.preprocess import letterbox
+from objectives.figures import TRUTH_COLOUR, overlay_mask
 
 __all__ = ["DatasetReport", "FractionStats", "inspect_dataset", "lung_fractions", "write_preview"]
 
-_OVERLAY_RGB = np.array([255, 64, 32], dtype=np.float32)  # lung tint: orange-red on gray
-_OVERLAY_ALPHA = 0.4  # enough to see the mask and the ribs under it
 _GAP = 2  # pixels between preview tiles
 
 
@@ -103,12 +102,6 @@ def inspect_dataset(dataset: Dataset) -> DatasetReport:
     )
 
 
-def _tile(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    gray = np.repeat(np.clip(image, 0.0, 1.0)[..., None] * 255.0, 3, axis=-1)
-    tinted = gray * (1.0 - _OVERLAY_ALPHA) + _OVERLAY_RGB * _OVERLAY_ALPHA
-    return np.where(mask[..., None] > 0, tinted, gray)
-
-
 def write_preview(dataset: Dataset, path: Path, max_images: int = 16) -> Path:
     """Writes a PNG grid of the first images with their masks tinted, and returns its path.
 
@@ -129,7 +122,7 @@ def write_preview(dataset: Dataset, path: Path, max_images: int = 16) -> Path:
     for index in range(count):
         top = (index // columns) * (side + _GAP)
         left = (index % columns) * (side + _GAP)
-        tile = _tile(dataset.images[index, ..., 0], dataset.masks[index, ..., 0])
+        tile = overlay_mask(dataset.images[index, ..., 0], dataset.masks[index, ..., 0], TRUTH_COLOUR)
         grid[top : top + side, left : left + side] = tile
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.round(grid).astype(np.uint8)).save(path, format="PNG")

@@ -56,7 +56,7 @@ def test_preview_grid_tints_the_masks(tmp_path):
         assert picture.size == (16, 10) and picture.mode == "RGB"
         pixels = np.asarray(picture).astype(int)
     lung = pixels[0, 0]  # first pixel of the first tile is lung
-    assert lung[0] > lung[1] + 50  # tinted red
+    assert lung[1] > lung[0] + 50 and lung[1] > lung[2] + 50  # tinted green, as ground truth everywhere
     background = pixels[0, 12]  # the third tile (left edge 2 * (4 + 2)) has no lung
     assert background[0] == background[1] == background[2]
 
