@@ -22,6 +22,7 @@ from storage.locks import StudyLock
 
 if TYPE_CHECKING:
     import optuna
+    from optuna.trial import TrialState
 
 __all__ = [
     "StudyHandle",
@@ -219,18 +220,11 @@ def run_trials(
     Returns:
         The number of trials this call trained.
     """
-    from optuna.trial import TrialState
 
     study, spec = handle.study, handle.spec
     deadline = None if timeout is None else time.monotonic() + timeout
     lock = StudyLock(handle.storage_url, study.study_name)
-    objective = LungObjective(
-        spec.space,
-        DataProvider(spec.data, spec.split),
-        base_seed=spec.seed,
-        artifact_store=open_artifact_store(artifact_dir) if artifact_dir is not None else None,
-        keras_callbacks=keras_callbacks,
-    )
+    objective = _objective(spec, artifact_dir, keras_callbacks)
     current: list[int] = []
     states: list[TrialState] = []
 
@@ -262,12 +256,7 @@ def run_trials(
                         gc_after_trial=True,
                         catch=(Exception,),
                     )
-                    number = current.pop()
-                    if states[-_MAX_CONSECUTIVE_FAILURES:].count(TrialState.FAIL) == _MAX_CONSECUTIVE_FAILURES:
-                        failure = study.get_trials(deepcopy=False)[number].user_attrs.get("failure", "unknown error")
-                        raise RuntimeError(
-                            f"stopped after {_MAX_CONSECUTIVE_FAILURES} failed trials in a row; last: {failure}"
-                        )
+                    _stop_if_failing(study, states, current.pop())
                     continue
             waited_since = time.monotonic() if waited_since is None else waited_since
             if max_wait is not None and time.monotonic() - waited_since >= max_wait:
@@ -281,6 +270,27 @@ def run_trials(
             _requeue_interrupted(study, current)
         raise TrialInterrupted(current[0] if current else None) from None
     return len(states)
+
+
+def _objective(
+    spec: StudySpec, artifact_dir: Path | None, keras_callbacks: KerasCallbackFactory | None
+) -> LungObjective:
+    return LungObjective(
+        spec.space,
+        DataProvider(spec.data, spec.split),
+        base_seed=spec.seed,
+        artifact_store=open_artifact_store(artifact_dir) if artifact_dir is not None else None,
+        keras_callbacks=keras_callbacks,
+    )
+
+
+def _stop_if_failing(study: optuna.Study, states: Sequence[TrialState], number: int) -> None:
+    """Trials failing over and over mean a broken setup, not bad luck: stop and say why."""
+    from optuna.trial import TrialState
+
+    if states[-_MAX_CONSECUTIVE_FAILURES:].count(TrialState.FAIL) == _MAX_CONSECUTIVE_FAILURES:
+        failure = study.get_trials(deepcopy=False)[number].user_attrs.get("failure", "unknown error")
+        raise RuntimeError(f"stopped after {_MAX_CONSECUTIVE_FAILURES} failed trials in a row; last: {failure}")
 
 
 class TrialInterrupted(KeyboardInterrupt):
