@@ -46,7 +46,10 @@ KerasCallbackFactory = Callable[["optuna.trial.Trial", int], Sequence["keras.cal
 
 @dataclass
 class DataProvider:
-    """Loads the study's data once per image size and cuts it by the study's fixed split."""
+    """Loads the study's data once per image size and cuts it by the study's fixed split.
+
+    Only the training and validation parts are ever handed out: the test part is locked.
+    """
 
     source: DataSource
     split: Split
@@ -59,7 +62,7 @@ class DataProvider:
 
     def training_data(self, image_size: int) -> TrainingData:
         dataset = self.dataset(image_size)
-        needed = max(max(self.split.train), max(self.split.val)) + 1
+        needed = max((*self.split.train, *self.split.val, *self.split.test)) + 1
         if len(dataset) < needed:
             raise ValueError(
                 f"the study's split needs {needed} images but {self.source} now has {len(dataset)}; "

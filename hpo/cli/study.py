@@ -20,7 +20,13 @@ from hpo.cli.common import (
 )
 from hpo.cli.render import OutputFormat, print_record, print_studies, print_trials
 from hpo.study.algorithms import PrunerName, SamplerName
-from hpo.study.defaults import DEFAULT_MAX_SKIPPED, DEFAULT_PRUNER, DEFAULT_SAMPLER, DEFAULT_VAL_FRACTION
+from hpo.study.defaults import (
+    DEFAULT_MAX_SKIPPED,
+    DEFAULT_PRUNER,
+    DEFAULT_SAMPLER,
+    DEFAULT_TEST_FRACTION,
+    DEFAULT_VAL_FRACTION,
+)
 from hpo.study.presets import PresetName
 from storage import DEFAULT_STORAGE_URL
 
@@ -57,6 +63,15 @@ def create(
     val_fraction: Annotated[
         float, typer.Option(min=0.01, max=0.9, help="Share of images held out.")
     ] = DEFAULT_VAL_FRACTION,
+    test_fraction: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=0.8,
+            help="Share of images locked away for the final score: no trial trains, stops early, is pruned or is "
+            "ranked on them. 0 leaves none, and the study's scores are then optimistic.",
+        ),
+    ] = DEFAULT_TEST_FRACTION,
     enqueue_baseline: Annotated[bool, typer.Option(help="Run the researchers' baseline first.")] = False,
     exist_ok: Annotated[bool, typer.Option(help="An existing study of that name is fine (exit 0, unchanged).")] = False,
     max_skipped: Annotated[
@@ -77,7 +92,7 @@ def create(
     from hpo.study.run import create_requested_study
 
     request = StudyRequest(
-        preset, data, space, sampler, pruner, n_trials, seed, val_fraction,
+        preset, data, space, sampler, pruner, n_trials, seed, val_fraction, test_fraction,
         tuple(label_id or ()), keep_unannotated, mdai_domain, enqueue_baseline, max_skipped,
     )  # fmt: skip
     with clear_errors():

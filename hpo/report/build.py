@@ -69,8 +69,7 @@ def _setup(
         ("Data", mask_url(str(spec.data))),
         (
             "Split",
-            f"{len(spec.split.train)} training / {len(spec.split.val)} validation images "
-            f"(validation fraction {spec.val_fraction:g}, seed {spec.seed})",
+            f"{spec.split_text()} (validation fraction {spec.val_fraction:g}, seed {spec.seed})",
         ),
         ("Sampler", f"{spec.sampler} (seed {spec.seed})"),
         ("Pruner", spec.pruner),

@@ -13,6 +13,7 @@ __all__ = [
     "DEFAULT_N_TRIALS",
     "DEFAULT_PRUNER",
     "DEFAULT_SAMPLER",
+    "DEFAULT_TEST_FRACTION",
     "DEFAULT_VAL_FRACTION",
 ]
 
@@ -20,5 +21,6 @@ DEFAULT_DATA = "synthetic"  # the phantom: runs anywhere, no download
 DEFAULT_SAMPLER = SamplerName.tpe
 DEFAULT_PRUNER = PrunerName.median
 DEFAULT_N_TRIALS = 20  # study-wide budget of finished (complete or pruned) trials
-DEFAULT_VAL_FRACTION = 0.2  # share of the images held out for validation
+DEFAULT_VAL_FRACTION = 0.2  # share of the images held out for validation (early stopping, pruning, ranking)
+DEFAULT_TEST_FRACTION = 0.2  # share locked away for the final score; no part of the search sees it
 DEFAULT_MAX_SKIPPED = 0.1  # share of a source's items that may be unusable before a study is refused

@@ -40,10 +40,7 @@ def run_demo(
         resolved = resolve(StudyRequest(preset=PresetName.demo, n_trials=n_trials, seed=seed))
         spec = resolved.spec
         handle = create_study(storage_url, study_name, spec, resolved.enqueue)
-        console.print(
-            f"Created study {study_name!r} on {spec.data} ({len(spec.split.train)} training, "
-            f"{len(spec.split.val)} validation images)."
-        )
+        console.print(f"Created study {study_name!r} on {spec.data} ({spec.split_text()}).")
     if n_trials is not None and n_trials > handle.spec.n_trials:
         handle = replace(handle, spec=replace(handle.spec, n_trials=n_trials))
         save_spec(handle.study, handle.spec)

@@ -24,6 +24,7 @@ from hpo.study.defaults import (
     DEFAULT_N_TRIALS,
     DEFAULT_PRUNER,
     DEFAULT_SAMPLER,
+    DEFAULT_TEST_FRACTION,
     DEFAULT_VAL_FRACTION,
 )
 from hpo.study.spec import StudySpec
@@ -185,6 +186,7 @@ class StudyRequest:
     n_trials: int | None = None
     seed: int = 0
     val_fraction: float = DEFAULT_VAL_FRACTION
+    test_fraction: float = DEFAULT_TEST_FRACTION
     label_ids: tuple[str, ...] = ()
     keep_unannotated: bool = False
     mdai_domain: str = "public.md.ai"
@@ -210,12 +212,18 @@ def make_spec(
     n_trials: int = DEFAULT_N_TRIALS,
     seed: int = 0,
     val_fraction: float = DEFAULT_VAL_FRACTION,
+    test_fraction: float = DEFAULT_TEST_FRACTION,
     preset: str = "",
     max_skipped: float = DEFAULT_MAX_SKIPPED,
 ) -> tuple[StudySpec, tuple[Skipped, ...]]:
-    """Builds a spec, loading the data once to fix the seeded train/validation split.
+    """Builds a spec, loading the data once to fix the seeded train/validation/test split.
+
+    Loading (rather than listing) the source is what finds unusable items, such as a corrupt
+    DICOM; it also fills the cache that the study's workers then read.
 
     Args:
+        val_fraction: share of the images for early stopping, pruning and ranking trials.
+        test_fraction: share locked away for the final score; 0 leaves no test set.
         max_skipped: the largest share of the source's items (images, annotations) that may be
             unusable; above it the study is refused, since its data is not what the user meant.
 
@@ -242,13 +250,14 @@ def make_spec(
     spec = StudySpec(
         data=data,
         space=space,
-        split=make_split(count, val_fraction, seed),
+        split=make_split(count, val_fraction, seed, test_fraction),
         sampler=SamplerName(sampler).value,
         pruner=PrunerName(pruner).value,
         n_trials=n_trials,
         seed=seed,
         val_fraction=val_fraction,
         preset=preset,
+        test_fraction=test_fraction,
     )
     return spec, skipped
 
@@ -280,6 +289,7 @@ def resolve(request: StudyRequest) -> ResolvedStudy:
         n_trials=request.n_trials or preset.n_trials,
         seed=request.seed,
         val_fraction=request.val_fraction,
+        test_fraction=request.test_fraction,
         preset=request.preset.value if request.preset else "",
         max_skipped=request.max_skipped,
     )

@@ -113,6 +113,9 @@ def create_requested_study(
     resolved = resolve(request)
     for entry in resolved.skipped:
         warn(f"skipped {entry.item}: {entry.reason}")
+    if not resolved.spec.split.test:
+        warn("no locked test set (--test-fraction 0): every score of this study is measured on the images "
+             "that chose its best trial, so it is optimistic")  # fmt: skip
     spec = resolved.spec
     try:
         create_study(storage_url, name, spec, resolved.enqueue)
@@ -122,8 +125,8 @@ def create_requested_study(
         return CreatedStudy(resolved, str(error))
     return CreatedStudy(
         resolved,
-        f"Created study {name!r} in {mask_url(storage_url)}: {spec.data}, {len(spec.split.train)} training / "
-        f"{len(spec.split.val)} validation images, {spec.sampler} sampler, {spec.pruner} pruner, "
+        f"Created study {name!r} in {mask_url(storage_url)}: {spec.data}, {spec.split_text()}, "
+        f"{spec.sampler} sampler, {spec.pruner} pruner, "
         f"budget {spec.n_trials} trials.\nAttach workers with: {worker_command(name, storage_url)}",
     )
 

@@ -51,6 +51,7 @@ class StudySpec:
     seed: int  # sampler seed; trial n trains with seed + n
     val_fraction: float
     preset: str = ""  # the preset it was created from, if any
+    test_fraction: float = 0.0  # locked away for the final score; 0 in studies made before it existed
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
@@ -60,6 +61,14 @@ class StudySpec:
         if self.n_trials < 1:
             raise SpecError(f"n_trials must be at least 1, but got {self.n_trials!r}")
 
+    def split_text(self) -> str:
+        """How the images are shared out, e.g. ``77 training / 19 validation / 24 locked test images``."""
+        split = self.split
+        shared = f"{len(split.train)} training / {len(split.val)} validation"
+        if not split.test:
+            return f"{shared} images (no locked test set)"
+        return f"{shared} / {len(split.test)} locked test images"
+
     def to_json(self) -> str:
         data: dict[str, Any] = {
             "version": SPEC_VERSION,
@@ -67,7 +76,7 @@ class StudySpec:
             "space": self.space.to_dict(),
             "split": self.split.to_dict(),
         }
-        for key in ("sampler", "pruner", "n_trials", "seed", "val_fraction", "preset"):
+        for key in ("sampler", "pruner", "n_trials", "seed", "val_fraction", "preset", "test_fraction"):
             data[key] = getattr(self, key)
         return json.dumps(data, sort_keys=True)
 
@@ -87,6 +96,7 @@ class StudySpec:
             seed=data["seed"],
             val_fraction=data["val_fraction"],
             preset=data.get("preset", ""),
+            test_fraction=data.get("test_fraction", 0.0),
         )
 
 

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import json
+
 import optuna
 import pytest
 
-from hpo.study.spec import SpecError, StudySpec, load_spec, save_spec
+from hpo.study.spec import SPEC_ATTRIBUTE, SpecError, StudySpec, load_spec, save_spec
 from objectives.data import make_split, parse_source
 from tests.tiny import tiny_space
 
@@ -13,13 +15,14 @@ def _spec(**changes: object) -> StudySpec:
     values: dict[str, object] = {
         "data": source,
         "space": tiny_space(),
-        "split": make_split(10, 0.3, seed=4),
+        "split": make_split(10, 0.3, seed=4, test_fraction=0.2),
         "sampler": "random",
         "pruner": "hyperband",
         "n_trials": 7,
         "seed": 4,
         "val_fraction": 0.3,
         "preset": "demo",
+        "test_fraction": 0.2,
     }
     values.update(changes)
     return StudySpec(**values)  # type: ignore[arg-type]
@@ -45,3 +48,18 @@ def test_a_foreign_study_is_explained() -> None:
     study = optuna.create_study(study_name="foreign")
     with pytest.raises(SpecError, match="'foreign' was not created by lung-hpo"):
         load_spec(study)
+
+
+def test_a_spec_stored_before_the_test_set_loads_without_one() -> None:
+    study = optuna.create_study()
+    save_spec(study, _spec(split=make_split(10, 0.3, seed=4), test_fraction=0.0))
+    stored = json.loads(study.user_attrs[SPEC_ATTRIBUTE])
+    del stored["test_fraction"], stored["split"]["test"]  # as written by earlier versions
+    study.set_user_attr(SPEC_ATTRIBUTE, json.dumps(stored))
+    spec = load_spec(study)
+    assert spec.split.test == () and spec.test_fraction == 0.0
+    assert spec.split_text() == "7 training / 3 validation images (no locked test set)"
+
+
+def test_split_text_names_the_locked_test_images() -> None:
+    assert _spec().split_text() == "5 training / 3 validation / 2 locked test images"

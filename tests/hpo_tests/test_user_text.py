@@ -118,7 +118,7 @@ def test_study_create_refuses_a_source_that_is_mostly_skipped(tmp_path: Path) ->
     warnings = allowed.stderr.strip().splitlines()
     assert len(warnings) == 7 and all(line.startswith("warning: skipped ") for line in warnings)
     assert any("notes.png" in line for line in warnings)
-    assert "5 training / 1 validation images" in allowed.stdout
+    assert "4 training / 1 validation / 1 locked test images" in allowed.stdout
 
 
 def test_passwords_never_show_whatever_they_hold() -> None:
@@ -136,3 +136,13 @@ def test_a_readable_error_for_an_unreachable_server_masks_an_encoded_password() 
     result = runner.invoke(app, ["study", "list", "--storage", "postgresql://postgres:Zq%40rt99@127.0.0.1:1/db"])
     line = _one_error_line(result)
     assert "Zq" not in line and "rt99" not in line and "***" in line
+
+
+def test_a_study_without_a_test_set_is_created_with_a_warning(tmp_path: Path) -> None:
+    storage = _storage(tmp_path)
+    created = runner.invoke(
+        app, ["study", "create", "s", "--storage", storage, "--data", "synthetic:10", "--test-fraction", "0"]
+    )
+    assert created.exit_code == 0, created.output
+    assert "(no locked test set)" in created.stdout
+    assert created.stderr.startswith("warning: no locked test set (--test-fraction 0)")
