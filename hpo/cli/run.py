@@ -44,8 +44,8 @@ def demo(
     from hpo.study.demo import run_demo
 
     artifact_dir = resolve_artifact_dir(storage, artifacts)
-    with clear_errors():
-        handle = run_demo(storage, artifact_dir, console, study_name=study, n_trials=n_trials, seed=seed)
+    with clear_errors():  # progress on stderr: stdout holds the result alone, so JSON parses
+        handle = run_demo(storage, artifact_dir, error_console, study_name=study, n_trials=n_trials, seed=seed)
     row = best_row(handle.study)
     if row is None:
         print_error("no trial completed")

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from optuna.trial import TrialState
 
 __all__ = [
+    "METRIC_NAME",
     "StudyHandle",
     "TrialCounts",
     "TrialInterrupted",
@@ -38,6 +39,9 @@ __all__ = [
     "replay_trial",
     "run_trials",
 ]
+
+
+METRIC_NAME = "validation DICE"  # what every trial's value is
 
 
 class StudyExistsError(ValueError):
@@ -81,6 +85,9 @@ def create_study(
         pruner=build_pruner(spec.pruner),
     )
     save_spec(study, spec)
+    with warnings.catch_warnings():  # experimental in Optuna 5; it names the objective in the dashboard
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names([METRIC_NAME])
     for params, user_attrs in enqueue:
         study.enqueue_trial(params_in_space(spec.space, params), user_attrs=user_attrs)
     return StudyHandle(study, spec, storage_url)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -119,9 +120,11 @@ def test_demo_runs_and_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
     second = runner.invoke(app, ["demo", "--n-trials", "2", "--format", "json"])
     assert second.exit_code == 0, second.output
-    assert "Resuming study 'demo' (2 trials done)" in second.output
+    assert "Resuming study 'demo' (2 trials done)" in second.stderr
+    assert json.loads(second.stdout)["study"] == "demo"  # stdout holds the result alone
     study = optuna.load_study(study_name="demo", storage="sqlite:///hpo.db")
     assert len(study.trials) == 2
+    assert study.metric_names == ["validation DICE"]  # optuna-dashboard's label for the objective
 
 
 def test_ctrl_c_requeues_the_running_trial(tmp_path: Path) -> None:
