@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PhantomAnatomy", "make_phantom", "make_phantom_dataset", "sample_anatomy"]
+__all__ = ["PhantomAnatomy", "make_phantom", "make_phantom_dataset", "render_phantom", "sample_anatomy"]
 
 
 @dataclass(frozen=True)
@@ -164,6 +164,17 @@ def make_phantom(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.nd
     return image.astype(np.float32), lungs.astype(np.uint8)
 
 
+def render_phantom(seed: int, index: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Image ``index`` of the phantom dataset of ``seed``, alone (see `make_phantom`).
+
+    Args:
+        seed: the dataset's seed.
+        index: position in the dataset, from 0.
+        size: side of the square image in pixels (at least 16).
+    """
+    return make_phantom(np.random.default_rng([seed, index]), size)
+
+
 def make_phantom_dataset(count: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Renders ``count`` phantoms; image ``i`` is fixed by ``(seed, i)`` alone.
 
@@ -176,7 +187,7 @@ def make_phantom_dataset(count: int, size: int, seed: int) -> tuple[np.ndarray, 
     images = np.empty((count, size, size, 1), dtype=np.float32)
     masks = np.empty((count, size, size, 1), dtype=np.uint8)
     for index in range(count):
-        image, mask = make_phantom(np.random.default_rng([seed, index]), size)
+        image, mask = render_phantom(seed, index, size)
         images[index, ..., 0] = image
         masks[index, ..., 0] = mask
     return images, masks

@@ -16,6 +16,9 @@ mislabelled file should not stop a study on hundreds of good ones, and ``hpo dat
 lists every skip. This covers images without a mask, unreadable files, and masks whose size
 differs from their image (the reason names both files and both sizes). Only a folder with no
 usable pair at all raises `DataSourceError`.
+
+`native_pairs` states these rules once; `load_folder` letterboxes its pairs and
+`objectives.data.native.load_native` keeps the ones asked for at their own size.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ import numpy as np
 
 from objectives.data.cache import file_fingerprint
 from objectives.data.dataset import Dataset, DataSourceError, Skipped
-from objectives.data.preprocess import binarize_mask, prepare_image, prepare_mask
+from objectives.data.pairs import NativePair, Walk, prepare_pairs
+from objectives.data.preprocess import binarize_mask
 from objectives.data.readers import read_gray
 
-__all__ = ["IMAGE_SUFFIXES", "FolderLayout", "find_layout", "folder_fingerprint", "load_folder"]
+__all__ = ["IMAGE_SUFFIXES", "FolderLayout", "find_layout", "folder_fingerprint", "load_folder", "native_pairs"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 _IMAGE_DIRS = ("images", "CXR_png")
@@ -104,7 +108,7 @@ def _mask_index(folder: Path) -> dict[str, Path]:
     return index
 
 
-def _read_pair(image_path: Path, mask_paths: list[Path], root: Path) -> tuple[np.ndarray, np.ndarray] | Skipped:
+def _read_pair(image_path: Path, mask_paths: list[Path], root: Path) -> NativePair | Skipped:
     """The image and its combined mask, or the reason the pair cannot be used."""
     item = image_path.relative_to(root).as_posix()
     try:
@@ -127,7 +131,53 @@ def _read_pair(image_path: Path, mask_paths: list[Path], root: Path) -> tuple[np
                 f"{item} is {image.shape[1]}x{image.shape[0]}",
             )
         combined |= binarize_mask(mask)
-    return image, combined
+    return NativePair(image_path.name, image, combined)
+
+
+def native_pairs(root: Path) -> Walk:
+    """Walks a folder source: each image's pair at its own size, or why it was skipped.
+
+    Items come in sorted image file order, so the n-th pair is image n of `load_folder`; see
+    `objectives.data.pairs`. Decoding is lazy: stopping the walk early reads no further files.
+
+    Args:
+        root: the folder named by ``folder:PATH``.
+
+    Raises:
+        DataSourceError: the folder has no layout, no images, or (after the last item) no
+            usable pair.
+    """
+    layout = find_layout(root)
+    indexes = [_mask_index(folder) for folder in layout.mask_dirs]
+    image_files = layout.image_files()
+    if not image_files:
+        raise DataSourceError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {str(layout.images_dir)!r}")
+    first_skip: Skipped | None = None
+    usable = 0
+    for image_path in image_files:
+        outcome = _pair_of(image_path, indexes, layout)
+        if isinstance(outcome, Skipped):
+            first_skip = first_skip or outcome
+        else:
+            usable += 1
+        yield outcome
+    if not usable:
+        assert first_skip is not None
+        raise DataSourceError(
+            f"no usable image in {str(root)!r}: all {len(image_files)} images were skipped, "
+            f"e.g. {first_skip.item}: {first_skip.reason}"
+        )
+
+
+def _pair_of(image_path: Path, indexes: list[dict[str, Path]], layout: FolderLayout) -> NativePair | Skipped:
+    """One image's pair with its masks found by name and combined, or why it cannot be used."""
+    root = layout.root
+    found = [index.get(image_path.stem) for index in indexes]
+    missing = [folder for folder, path in zip(layout.mask_dirs, found, strict=True) if not path]
+    if missing:
+        folders = " and ".join(f"{folder.relative_to(root).as_posix()}/" for folder in missing)
+        return Skipped(image_path.relative_to(root).as_posix(), f"no mask in {folders}")
+    return _read_pair(image_path, [path for path in found if path], root)
 
 
 def load_folder(root: Path, image_size: int) -> Dataset:
@@ -137,31 +187,4 @@ def load_folder(root: Path, image_size: int) -> Dataset:
         root: the folder named by ``folder:PATH``.
         image_size: side of the square images and masks.
     """
-    layout = find_layout(root)
-    indexes = [_mask_index(folder) for folder in layout.mask_dirs]
-    images, masks, names, sizes, skipped = [], [], [], [], []
-    image_files = layout.image_files()
-    if not image_files:
-        raise DataSourceError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {str(layout.images_dir)!r}")
-    for image_path in image_files:
-        found = [index.get(image_path.stem) for index in indexes]
-        missing = [folder for folder, path in zip(layout.mask_dirs, found, strict=True) if not path]
-        if missing:
-            folders = " and ".join(f"{folder.relative_to(root).as_posix()}/" for folder in missing)
-            skipped.append(Skipped(image_path.relative_to(root).as_posix(), f"no mask in {folders}"))
-            continue
-        pair = _read_pair(image_path, [path for path in found if path], root)
-        if isinstance(pair, Skipped):
-            skipped.append(pair)
-            continue
-        image, mask = pair
-        images.append(prepare_image(image, image_size))
-        masks.append(prepare_mask(mask, image_size))
-        names.append(image_path.name)
-        sizes.append((int(image.shape[0]), int(image.shape[1])))
-    if not images:
-        raise DataSourceError(
-            f"no usable image in {str(root)!r}: all {len(image_files)} images were skipped, "
-            f"e.g. {skipped[0].item}: {skipped[0].reason}"
-        )
-    return Dataset.from_images(images, masks, names, skipped, sizes)
+    return prepare_pairs(native_pairs(root), image_size)

@@ -21,7 +21,8 @@ What mdai does and what this module adds:
 
 All of an image's annotations of the chosen labels (`choose_labels`) are merged into one mask.
 Images with none are reported and left out, or kept with an empty mask when
-``keep_unannotated`` is set.
+``keep_unannotated`` is set. `native_pairs` states these rules once; `load_export` letterboxes
+its pairs and `objectives.data.native.load_native` keeps the ones asked for at their own size.
 
 The access token is read from ``MDAI_TOKEN`` only, handed straight to ``mdai.Client`` and never
 stored, logged or put into an error message.
@@ -51,7 +52,7 @@ from objectives.data.mdai_annotations import (
     fill_mask_annotation,
 )
 from objectives.data.mdai_export import ExportPaths, export_fingerprint, find_export
-from objectives.data.preprocess import prepare_image, prepare_mask
+from objectives.data.pairs import NativePair, Walk, prepare_pairs
 from objectives.data.readers import read_dicom
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "export_fingerprint",
     "find_export",
     "load_export",
+    "native_pairs",
     "token_from_env",
     "validate_project_id",
 ]
@@ -242,6 +244,48 @@ def _image_and_mask(
     return pixels, mask
 
 
+def native_pairs(paths: ExportPaths, label_ids: tuple[str, ...] = (), keep_unannotated: bool = False) -> Walk:
+    """Walks a local MD.ai export: each image's pair at its own size, or why it was skipped.
+
+    Annotations are checked, and their skips yielded, first; images then come sorted by path,
+    so the n-th pair is image n of `load_export` (see `objectives.data.pairs`). Parsing the
+    export is done up front; DICOM files are decoded lazily, one per item.
+
+    Args:
+        paths: from `find_export`.
+        label_ids: MD.ai label ids to use as lung; empty means labels named like "lung".
+        keep_unannotated: keep images without a chosen annotation, with an empty mask.
+    """
+    project, labels, chosen = _open_project(paths, label_ids)
+    skipped: list[Skipped] = []
+    all_images, annotated = _usable_annotations(project, labels, chosen, skipped)
+    yield from skipped
+    usable = unannotated = unreadable = 0
+    for image_id in sorted(all_images | annotated.keys()):
+        name = Path(image_id).relative_to(paths.images_dir).with_suffix("").as_posix()
+        if image_id not in annotated and not keep_unannotated:
+            unannotated += 1
+            yield Skipped(name, f"no lung annotation (labels {', '.join(chosen)})")
+            continue
+        if not os.path.isfile(image_id):
+            yield Skipped(name, "annotated, but its DICOM file is not in the export")
+            continue
+        pair = _image_and_mask(image_id, annotated.get(image_id, []))
+        if isinstance(pair, str):
+            unreadable += 1
+            yield Skipped(name, pair)
+            continue
+        usable += 1
+        yield NativePair(name, pair[0], pair[1].astype(np.uint8))
+    if not usable:
+        raise DataSourceError(
+            f"no usable image in MD.ai export {str(paths.annotations)!r}: "
+            f"{len(all_images)} DICOM files under {str(paths.images_dir)!r}, "
+            f"{unreadable} unreadable, {unannotated} without an annotation "
+            f"of the chosen labels ({', '.join(chosen)})"
+        )
+
+
 def load_export(
     paths: ExportPaths,
     image_size: int,
@@ -256,34 +300,4 @@ def load_export(
         label_ids: MD.ai label ids to use as lung; empty means labels named like "lung".
         keep_unannotated: keep images without a chosen annotation, with an empty mask.
     """
-    project, labels, chosen = _open_project(paths, label_ids)
-    skipped: list[Skipped] = []
-    all_images, annotated = _usable_annotations(project, labels, chosen, skipped)
-    images, masks, names, sizes = [], [], [], []
-    unannotated = unreadable = 0
-    for image_id in sorted(all_images | annotated.keys()):
-        name = Path(image_id).relative_to(paths.images_dir).with_suffix("").as_posix()
-        if image_id not in annotated and not keep_unannotated:
-            unannotated += 1
-            skipped.append(Skipped(name, f"no lung annotation (labels {', '.join(chosen)})"))
-            continue
-        if not os.path.isfile(image_id):
-            skipped.append(Skipped(name, "annotated, but its DICOM file is not in the export"))
-            continue
-        pair = _image_and_mask(image_id, annotated.get(image_id, []))
-        if isinstance(pair, str):
-            unreadable += 1
-            skipped.append(Skipped(name, pair))
-            continue
-        images.append(prepare_image(pair[0], image_size))
-        masks.append(prepare_mask(pair[1], image_size))
-        names.append(name)
-        sizes.append((int(pair[0].shape[0]), int(pair[0].shape[1])))
-    if not images:
-        raise DataSourceError(
-            f"no usable image in MD.ai export {str(paths.annotations)!r}: "
-            f"{len(all_images)} DICOM files under {str(paths.images_dir)!r}, "
-            f"{unreadable} unreadable, {unannotated} without an annotation "
-            f"of the chosen labels ({', '.join(chosen)})"
-        )
-    return Dataset.from_images(images, masks, names, skipped, sizes)
+    return prepare_pairs(native_pairs(paths, label_ids, keep_unannotated), image_size)

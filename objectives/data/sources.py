@@ -10,6 +10,9 @@ fast as reading it back. ``mdai:`` downloads go to ``<cache dir>/mdai-downloads/
 whatever ``use_cache`` says, since mdai needs somewhere to put them and reuses them when the
 project has not changed. Every ``mdai:`` load asks MD.ai for the current export first, so
 studies with many workers are better pointed at a downloaded ``mdai-export:PATH``.
+
+`open_file_source` finds a file source once for both `load_dataset` and
+`objectives.data.native.load_native`, which walk the same pairs (`objectives.data.pairs`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from objectives.data import folder as folder_source
 from objectives.data import mdai as mdai_source
 from objectives.data.cache import cache_key, cached_dataset, default_cache_dir
 from objectives.data.dataset import Dataset, DataSourceError
+from objectives.data.pairs import Walk
 from objectives.phantom import make_phantom_dataset
 
 __all__ = [
@@ -31,8 +35,12 @@ __all__ = [
     "MIN_IMAGE_SIZE",
     "DataSource",
     "DataSourceError",
+    "FileSource",
+    "check_image_size",
     "load_dataset",
+    "open_file_source",
     "parse_source",
+    "phantom_name",
 ]
 
 DEFAULT_SYNTHETIC_COUNT = 200
@@ -120,54 +128,108 @@ def load_dataset(
         mdai_domain: MD.ai host for ``mdai:`` sources; None takes the source's.
         download: replaces `download_project` (tests use a local export).
     """
-    if image_size < MIN_IMAGE_SIZE:
-        raise ValueError(f"image_size must be at least {MIN_IMAGE_SIZE}, but got {image_size!r}")
+    check_image_size(image_size)
     if source.kind == "synthetic":
         return _phantom(source, image_size)
     root = default_cache_dir() if cache_dir is None else cache_dir
-    if source.kind == "folder":
-        key, build = _folder_source(source, image_size)
-    elif source.kind in ("mdai-export", "mdai"):
-        keep = source.keep_unannotated if keep_unannotated is None else keep_unannotated
-        domain = source.mdai_domain if mdai_domain is None else mdai_domain
-        key, build = _mdai_source(source, image_size, keep, domain, root, download)
-    else:
-        raise DataSourceError(f"data source {source.kind!r} is not supported")
-    return cached_dataset(root, source.kind, key, build) if use_cache else build()
+    opened = open_file_source(
+        source, keep_unannotated=keep_unannotated, cache_dir=root, mdai_domain=mdai_domain, download=download
+    )
+
+    def build() -> Dataset:
+        return opened.load(image_size)
+
+    return cached_dataset(root, source.kind, opened.cache_key(image_size), build) if use_cache else build()
+
+
+def check_image_size(image_size: int) -> None:
+    """Refuses image sizes too small to show a lung."""
+    if image_size < MIN_IMAGE_SIZE:
+        raise ValueError(f"image_size must be at least {MIN_IMAGE_SIZE}, but got {image_size!r}")
+
+
+def phantom_name(index: int) -> str:
+    """The dataset name of phantom image ``index``."""
+    return f"phantom-{index:05d}"
 
 
 def _phantom(source: DataSource, image_size: int) -> Dataset:
     images, masks = make_phantom_dataset(source.count, image_size, source.seed)
-    names = tuple(f"phantom-{index:05d}" for index in range(source.count))
+    names = tuple(phantom_name(index) for index in range(source.count))
     sizes = ((image_size, image_size),) * source.count
     return Dataset(images, masks, names, original_sizes=sizes)
 
 
-def _folder_source(source: DataSource, image_size: int) -> tuple[str, Callable[[], Dataset]]:
-    """The cache key of a folder source and how to decode it."""
-    layout = folder_source.find_layout(Path(source.location).expanduser().resolve())
-    key = cache_key(
-        kind="folder",
-        location=str(layout.root),
-        fingerprint=folder_source.folder_fingerprint(layout),
-        image_size=image_size,
-    )
+@dataclass(frozen=True)
+class FileSource:
+    """A folder or MD.ai source found on disk: its cache key, its loader and its walk of pairs.
 
-    def build() -> Dataset:
+    ``load`` letterboxes the pairs that ``pairs`` walks (`load_folder`, `load_export`).
+    """
+
+    cache_key: Callable[[int], str]  # the cache key of the source at an image size
+    load: Callable[[int], Dataset]  # decodes the whole source at an image size
+    pairs: Callable[[], Walk]  # a fresh walk of the source (see `objectives.data.pairs`)
+
+
+def open_file_source(
+    source: DataSource,
+    *,
+    keep_unannotated: bool | None = None,
+    cache_dir: Path | None = None,
+    mdai_domain: str | None = None,
+    download: mdai_source.Downloader | None = None,
+) -> FileSource:
+    """Finds a folder or MD.ai source on disk, downloading ``mdai:`` projects first.
+
+    `load_dataset` and `objectives.data.native.load_native` both open sources here, so they
+    walk the same files under the same rules.
+
+    Args:
+        source: a ``folder``, ``mdai-export`` or ``mdai`` source.
+        keep_unannotated: MD.ai sources: None takes the source's.
+        cache_dir: holds ``mdai:`` downloads; None means `default_cache_dir`.
+        mdai_domain: MD.ai host for ``mdai:`` sources; None takes the source's.
+        download: replaces `download_project` (tests use a local export).
+    """
+    if source.kind == "folder":
+        return _folder_source(source)
+    if source.kind in ("mdai-export", "mdai"):
+        keep = source.keep_unannotated if keep_unannotated is None else keep_unannotated
+        domain = source.mdai_domain if mdai_domain is None else mdai_domain
+        root = default_cache_dir() if cache_dir is None else cache_dir
+        return _mdai_source(source, keep, domain, root, download)
+    raise DataSourceError(f"data source {source.kind!r} is not supported")
+
+
+def _folder_source(source: DataSource) -> FileSource:
+    layout = folder_source.find_layout(Path(source.location).expanduser().resolve())
+
+    def key(image_size: int) -> str:
+        return cache_key(
+            kind="folder",
+            location=str(layout.root),
+            fingerprint=folder_source.folder_fingerprint(layout),
+            image_size=image_size,
+        )
+
+    def load(image_size: int) -> Dataset:
         return folder_source.load_folder(layout.root, image_size)
 
-    return key, build
+    def pairs() -> Walk:
+        return folder_source.native_pairs(layout.root)
+
+    return FileSource(key, load, pairs)
 
 
 def _mdai_source(
     source: DataSource,
-    image_size: int,
     keep_unannotated: bool,
     mdai_domain: str,
     cache_root: Path,
     download: mdai_source.Downloader | None,
-) -> tuple[str, Callable[[], Dataset]]:
-    """The cache key of an MD.ai export (downloaded first for ``mdai:``) and how to decode it."""
+) -> FileSource:
+    """An MD.ai export, downloaded first for ``mdai:``."""
     if source.kind == "mdai":
         location = _download(source.location, mdai_domain, cache_root, download)
         where = f"{mdai_domain}/{source.location}"
@@ -175,19 +237,24 @@ def _mdai_source(
         location = Path(source.location).expanduser().resolve()
         where = str(location)
     paths = mdai_source.find_export(location)
-    key = cache_key(
-        kind=source.kind,
-        location=where,
-        fingerprint=mdai_source.export_fingerprint(paths),
-        image_size=image_size,
-        label_ids=list(source.label_ids),
-        keep_unannotated=keep_unannotated,
-    )
 
-    def build() -> Dataset:
+    def key(image_size: int) -> str:
+        return cache_key(
+            kind=source.kind,
+            location=where,
+            fingerprint=mdai_source.export_fingerprint(paths),
+            image_size=image_size,
+            label_ids=list(source.label_ids),
+            keep_unannotated=keep_unannotated,
+        )
+
+    def load(image_size: int) -> Dataset:
         return mdai_source.load_export(paths, image_size, source.label_ids, keep_unannotated)
 
-    return key, build
+    def pairs() -> Walk:
+        return mdai_source.native_pairs(paths, source.label_ids, keep_unannotated)
+
+    return FileSource(key, load, pairs)
 
 
 def _download(project_id: str, domain: str, cache_root: Path, download: mdai_source.Downloader | None) -> Path:

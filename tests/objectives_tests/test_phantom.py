@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from objectives import metrics
-from objectives.phantom import make_phantom_dataset
+from objectives.phantom import make_phantom_dataset, render_phantom
 
 
 def test_shapes_types_and_ranges() -> None:
@@ -47,3 +47,10 @@ def test_rejects_bad_arguments() -> None:
         make_phantom_dataset(1, 8, seed=0)
     with pytest.raises(ValueError, match="at least 1"):
         make_phantom_dataset(0, 32, seed=0)
+
+
+def test_render_phantom_draws_one_image_of_the_dataset() -> None:
+    images, masks = make_phantom_dataset(3, 32, seed=5)
+    image, mask = render_phantom(5, 2, 32)
+    np.testing.assert_array_equal(image, images[2, ..., 0])
+    np.testing.assert_array_equal(mask, masks[2, ..., 0])
