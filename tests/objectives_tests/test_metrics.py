@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from objectives import metrics
+from objectives.metrics import bootstrap_interval
 
 
 def _batch(*rows: list[list[float]]) -> np.ndarray:
@@ -58,3 +59,20 @@ def test_4x4_iou() -> None:
 def test_shape_mismatch_is_rejected() -> None:
     with pytest.raises(ValueError, match="same shape"):
         metrics.mean_dice(np.zeros((1, 2, 2, 1)), np.zeros((1, 2, 3, 1)))
+
+
+def test_bootstrap_interval_brackets_the_mean_and_is_reproducible() -> None:
+    values = np.array([0.90, 0.92, 0.94, 0.96, 0.98])  # mean 0.94
+    low, high = bootstrap_interval(values, seed=1)
+    assert 0.90 <= low < 0.94 < high <= 0.98
+    assert bootstrap_interval(values, seed=1) == (low, high)
+    # A constant sample has no spread to resample: the interval is the value itself.
+    assert bootstrap_interval(np.full(4, 0.5)) == (0.5, 0.5)
+    # Wider confidence, wider interval.
+    narrow = bootstrap_interval(values, confidence=0.5, seed=1)
+    assert low <= narrow[0] and narrow[1] <= high
+
+
+def test_bootstrap_interval_refuses_an_empty_sample() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        bootstrap_interval(np.array([]))
