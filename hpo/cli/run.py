@@ -40,8 +40,9 @@ def demo(
 
     Example: [bold]hpo demo --n-trials 6[/]
     """
-    from hpo.results.records import best_row
+    from hpo.results.studies import best_row
     from hpo.study.demo import run_demo
+    from hpo.study.hints import finalize_command
 
     artifact_dir = resolve_artifact_dir(storage, artifacts)
     with clear_errors():  # progress on stderr: stdout holds the result alone, so JSON parses
@@ -53,6 +54,7 @@ def demo(
     print_record(row, output, console, title=f"Best trial of study {study!r}")
     if output is OutputFormat.table:
         console.print(f"Open the study in optuna-dashboard:\n  {_dashboard_command(storage, artifact_dir)}")
+        console.print(f"Score its best configuration on the locked test set:\n  {finalize_command(study, storage)}")
 
 
 def worker(

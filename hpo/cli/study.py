@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -27,6 +28,7 @@ from hpo.study.defaults import (
     DEFAULT_TEST_FRACTION,
     DEFAULT_VAL_FRACTION,
 )
+from hpo.study.finalize import DEFAULT_FINAL_SEEDS
 from hpo.study.presets import PresetName
 from storage import DEFAULT_STORAGE_URL
 
@@ -137,8 +139,7 @@ def best(
 
     Example: [bold]hpo study best lungs[/]
     """
-    from hpo.results.records import best_row
-    from hpo.results.studies import read_study
+    from hpo.results.studies import best_row, read_study
 
     with clear_errors():
         row = best_row(read_study(storage, name))
@@ -146,6 +147,30 @@ def best(
         print_error(f"study {name!r} has no completed trial yet")
         raise typer.Exit(1)
     print_record(row, output, console, title=f"Best trial of study {name!r}")
+
+
+@study_app.command("finalize")
+def finalize(
+    name: NameArgument,
+    storage: StorageOption = DEFAULT_STORAGE_URL,
+    seeds: Annotated[
+        int, typer.Option(min=1, help="Retrainings of the best configuration, each with a fresh seed.")
+    ] = DEFAULT_FINAL_SEEDS,
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """Retrain the best configuration and score it once on the locked test set, at native resolution.
+
+    Example: [bold]hpo study finalize lungs --seeds 3[/]
+    """
+    from hpo.study.finalize import finalize as finalize_study
+    from hpo.study.run import open_study
+
+    def progress(seed: int, dice: float) -> None:
+        error_console.print(f"seed {seed}: test DICE {dice:.4f}")
+
+    with clear_errors():
+        score = finalize_study(open_study(storage, name), seeds, on_seed=progress)
+    print_record({"study": name, **asdict(score)}, output, console, title=f"Final score of study {name!r}")
 
 
 @study_app.command("export")

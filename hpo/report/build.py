@@ -28,6 +28,7 @@ from hpo.report.analysis import (
 from hpo.report.render import IMPORTANCES_PNG, ReportImage, StudyReport, render_html, render_markdown
 from hpo.results import studies
 from hpo.results.records import COMPLETE, TrialRecord, best, records_of
+from hpo.study.finalize import load_final_score
 from hpo.study.spec import StudySpec, load_spec
 from objectives.space import PARAMETERS, Choice, Distribution, Fixed, FloatRange, SearchSpace
 
@@ -245,7 +246,7 @@ def build_report(storage_url: str, name: str, artifact_dir: Path) -> StudyReport
     return StudyReport(
         study_name=name,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        summary=summary(records, tables, savings, spec.pruner),
+        summary=(*_final_lines(study, spec), *summary(records, tables, savings, spec.pruner)),
         setup=_setup(spec, records, storage_url, name, artifact_dir),
         space=_space(spec, tuned),
         tables=tables,
@@ -287,3 +288,16 @@ def report_study(storage_url: str, name: str, artifact_dir: Path, out_dir: Path)
         out_dir: the folder for ``report.html``, ``report.md`` and its PNGs; it is created.
     """
     return write_report(build_report(storage_url, name, artifact_dir), out_dir)
+
+
+def _final_lines(study: optuna.Study, spec: StudySpec) -> tuple[str, ...]:
+    """The honest score first: the locked test set's, or why there is none."""
+    final = load_final_score(study)
+    if final is not None:
+        return (f"Final score: {final.summary()}.",)
+    if not spec.split.test:
+        return ("This study has no locked test set: every DICE below is a validation score, and optimistic.",)
+    return (
+        f"No final score yet: `hpo study finalize {study.study_name}` retrains the best configuration and scores "
+        f"it on the {len(spec.split.test)} locked test images. DICE below is measured on validation images.",
+    )

@@ -24,7 +24,6 @@ __all__ = [
     "clean",
     "TrialRecord",
     "best",
-    "best_row",
     "finished_trials",
     "records_of",
 ]
@@ -49,17 +48,6 @@ ROW_FIELDS = (
     "started",
     "completed",
     "failure",
-)
-# What the objective records beyond Optuna's own fields, shown by `best_row`.
-_RESULT_ATTRIBUTES = (
-    "val_iou",
-    "train_accuracy",
-    "val_accuracy",
-    "epochs_run",
-    "early_stopping_epoch",
-    "images_per_second",
-    "seed",
-    "keras_backend",
 )
 
 
@@ -144,18 +132,6 @@ def best(records: Iterable[TrialRecord]) -> TrialRecord | None:
     """The completed trial with the highest validation DICE; the earliest of equals, as in Optuna."""
     completed = [record for record in records if record.state == COMPLETE and record.value is not None]
     return max(completed, key=lambda record: (record.value, -record.number), default=None)
-
-
-def best_row(study: optuna.Study) -> dict[str, Any] | None:
-    """The best trial's DICE, metrics and parameters as a flat record; None before any completes."""
-    chosen = best(records_of(study))
-    if chosen is None:
-        return None
-    row: dict[str, Any] = {"study": study.study_name, "trial": chosen.number, "dice": chosen.value}
-    row.update({key: chosen.attrs[key] for key in _RESULT_ATTRIBUTES if key in chosen.attrs})
-    row["wall_time_s"] = chosen.wall_time_s
-    row["params"] = dict(chosen.params)
-    return row
 
 
 def clean(value: Any) -> Any:

@@ -9,13 +9,26 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from hpo.results.records import best, clean, records_of
+from hpo.study.finalize import load_final_score
 from hpo.study.spec import StudySpec, load_spec
 from storage import open_storage
 
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["read_study", "study_rows", "study_spec"]
+__all__ = ["best_row", "read_study", "study_rows", "study_spec"]
+
+# What the objective records beyond Optuna's own fields, shown by `best_row`.
+_RESULT_ATTRIBUTES = (
+    "val_iou",
+    "train_accuracy",
+    "val_accuracy",
+    "epochs_run",
+    "early_stopping_epoch",
+    "images_per_second",
+    "seed",
+    "keras_backend",
+)
 
 
 def read_study(storage_url: str, name: str) -> optuna.Study:
@@ -76,3 +89,27 @@ def study_rows(storage_url: str) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def best_row(study: optuna.Study) -> dict[str, Any] | None:
+    """The best trial's DICE, metrics and parameters as a flat record; None before any completes.
+
+    ``dice`` is validation DICE; once the study is finalized (`hpo.study.finalize`), the ``test_``
+    fields hold the honest score of the same configuration on the locked test set.
+    """
+
+    chosen = best(records_of(study))
+    if chosen is None:
+        return None
+    row: dict[str, Any] = {"study": study.study_name, "trial": chosen.number, "dice": chosen.value}
+    row.update({key: chosen.attrs[key] for key in _RESULT_ATTRIBUTES if key in chosen.attrs})
+    row["wall_time_s"] = chosen.wall_time_s
+    final = load_final_score(study)
+    if final is not None and final.trial == chosen.number:  # the test score of this configuration
+        row.update(
+            test_dice=final.dice, test_dice_sd=final.dice_sd, test_dice_ci95=list(final.dice_ci95),
+            test_iou=final.iou, test_pixel_accuracy=final.pixel_accuracy, test_images=final.test_images,
+            test_seeds=len(final.seeds),
+        )  # fmt: skip
+    row["params"] = dict(chosen.params)
+    return row

@@ -7,7 +7,7 @@ import shlex
 from storage import DEFAULT_STORAGE_URL
 from storage.urls import url_password
 
-__all__ = ["hpo_command", "worker_command"]
+__all__ = ["finalize_command", "hpo_command", "worker_command"]
 
 
 def hpo_command(storage_url: str, *words: str) -> str:
@@ -27,3 +27,8 @@ def hpo_command(storage_url: str, *words: str) -> str:
 def worker_command(name: str, storage_url: str) -> str:
     """The command that attaches a worker to study ``name``."""
     return hpo_command(storage_url, "worker", name)
+
+
+def finalize_command(name: str, storage_url: str) -> str:
+    """The command that scores study ``name``'s best configuration on its locked test set."""
+    return hpo_command(storage_url, "study", "finalize", name)

@@ -208,8 +208,8 @@ def test_dashboard_serves_trials_and_their_prediction_images(tiny: TinyStudy) ->
 
 
 @pytest.mark.parametrize(
-    "command", [["study", "list"], ["study", "show"], ["study", "best"], ["study", "export"], ["dashboard"],
-                ["model", "export"], ["predict"]],
+    "command", [["study", "list"], ["study", "show"], ["study", "best"], ["study", "export"], ["study", "finalize"],
+                ["dashboard"], ["model", "export"], ["predict"]],
 )  # fmt: skip
 def test_every_command_has_help_with_an_example(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])

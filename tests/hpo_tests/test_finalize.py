@@ -1,0 +1,83 @@
+"""`hpo study finalize`: the best configuration retrained and scored on the locked test set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import optuna
+import pytest
+from typer.testing import CliRunner
+
+from hpo.cli import app
+from hpo.report import build_report
+from hpo.results.studies import best_row, read_study
+from hpo.study.finalize import FINAL_ATTRIBUTE, FinalScore, finalize, load_final_score
+from hpo.study.presets import make_spec
+from hpo.study.run import create_study, open_study, run_trials
+from objectives.data import parse_source
+from tests.tiny import tiny_space
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def storage(tmp_path_factory: pytest.TempPathFactory) -> str:
+    folder = tmp_path_factory.mktemp("finalize")
+    url = f"sqlite:///{folder / 'studies.db'}"
+    spec, _ = make_spec(parse_source("synthetic:16"), tiny_space(), n_trials=2, val_fraction=0.25, test_fraction=0.25)
+    create_study(url, "tiny", spec)
+    assert run_trials(open_study(url, "tiny")) == 2
+    untested, _ = make_spec(parse_source("synthetic:16"), tiny_space(), n_trials=1, test_fraction=0.0)
+    create_study(url, "untested", untested)
+    return url
+
+
+def test_finalize_scores_the_best_configuration_on_the_test_images(storage: str) -> None:
+    handle = open_study(storage, "tiny")
+    seen: list[int] = []
+    score = finalize(handle, seeds=2, on_seed=lambda seed, dice: seen.append(seed))
+    best = handle.study.best_trial
+    assert (score.trial, score.validation_dice) == (best.number, best.value)
+    assert score.test_images == len(handle.spec.split.test) == 4
+    assert len(score.seeds) == 2 and list(score.seeds) == seen
+    assert not set(score.seeds) & {trial.user_attrs["seed"] for trial in handle.study.trials}  # fresh seeds
+    assert 0.0 <= score.dice <= 1.0 and score.dice_sd >= 0.0
+    low, high = score.dice_ci95
+    assert 0.0 <= low <= high <= 1.0
+    assert 0.0 <= score.pixel_accuracy <= 1.0 and score.resolution == "native"
+    # Stored in the study, where every reader finds it.
+    assert load_final_score(read_study(storage, "tiny")) == score
+    assert FinalScore.from_json(score.to_json()) == score
+
+
+def test_best_and_report_show_the_test_score_beside_the_validation_score(storage: str) -> None:
+    study = read_study(storage, "tiny")
+    if load_final_score(study) is None:
+        finalize(open_study(storage, "tiny"), seeds=1)
+    final = load_final_score(read_study(storage, "tiny"))
+    assert final is not None
+    row = best_row(read_study(storage, "tiny"))
+    assert row is not None and row["dice"] == final.validation_dice and row["test_dice"] == final.dice
+    shown = runner.invoke(app, ["study", "best", "tiny", "--storage", storage, "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["test_images"] == 4
+    report = build_report(storage, "tiny", Path("/nonexistent"))
+    assert report.summary[0].startswith("Final score: test DICE ")
+
+
+def test_the_cli_prints_the_score_as_json(storage: str) -> None:
+    result = runner.invoke(app, ["study", "finalize", "tiny", "--storage", storage, "--seeds", "1", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    score = json.loads(result.stdout)
+    assert score["study"] == "tiny" and len(score["seeds"]) == 1 and score["resolution"] == "native"
+    assert "test DICE" in result.stderr  # progress per seed, on stderr
+    assert json.loads(optuna.load_study(study_name="tiny", storage=storage).user_attrs[FINAL_ATTRIBUTE])
+
+
+def test_a_study_without_a_test_set_has_no_final_score(storage: str) -> None:
+    result = runner.invoke(app, ["study", "finalize", "untested", "--storage", storage])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: study 'untested' has no locked test set")
+    report = build_report(storage, "untested", Path("/nonexistent"))
+    assert "no locked test set" in report.summary[0]
