@@ -49,6 +49,7 @@ def root(
 
 app.command("dashboard")(report.dashboard)
 app.command("predict")(model.predict)
+app.command("evaluate")(model.evaluate)
 app.command("demo")(run.demo)
 app.command("worker")(run.worker)
 app.command("report")(report.report)

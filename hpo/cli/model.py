@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -20,10 +21,10 @@ from hpo.cli.common import (
     print_warning,
     resolve_artifact_dir,
 )
-from hpo.cli.render import OutputFormat, print_predictions
+from hpo.cli.render import OutputFormat, print_predictions, print_record
 from storage import DEFAULT_STORAGE_URL
 
-__all__ = ["model_app", "predict"]
+__all__ = ["evaluate", "model_app", "predict"]
 
 model_app = typer.Typer(help="Export trained models.", no_args_is_help=True)
 
@@ -82,3 +83,35 @@ def predict(
         print_error(f"no usable input: {found}")
         raise typer.Exit(1)
     print_predictions(report, report.skipped, output, console)
+
+
+def evaluate(
+    model: Annotated[
+        Path, typer.Argument(help="A .keras model, e.g. from hpo model export.", metavar="MODEL", show_default=False)
+    ],
+    data: Annotated[
+        str,
+        typer.Option(help="synthetic[:COUNT], folder:PATH, mdai-export:PATH or mdai:PROJECT.", show_default=False),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for per-image.csv and worst.png.", show_default=False)],
+    label_id: Annotated[list[str] | None, typer.Option("--label-id", help="MD.ai label id (repeatable).")] = None,
+    keep_unannotated: Annotated[
+        bool, typer.Option(help="MD.ai: keep images without a lung annotation, mask empty.")
+    ] = False,
+    mdai_domain: Annotated[str, typer.Option(envvar="MDAI_DOMAIN", help="MD.ai host for mdai: sources.")] = (
+        "public.md.ai"
+    ),
+    threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Probability counted as lung.")] = 0.5,
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """Score a model on any data source: DICE, IoU and pixel accuracy per image at native resolution.
+
+    Example: [bold]hpo evaluate best.keras --data folder:data/montgomery --out eval/[/]
+    """
+    from hpo.results.evaluate import evaluate_model
+    from objectives.data import parse_source
+
+    with clear_errors():
+        source = parse_source(data, tuple(label_id or ()), keep_unannotated=keep_unannotated, mdai_domain=mdai_domain)
+        result = evaluate_model(model, source, out, threshold)
+    print_record(asdict(result), output, console, title=f"{model.name} on {result.source}")

@@ -26,6 +26,7 @@ __all__ = [
     "Prediction",
     "PredictionReport",
     "collect_inputs",
+    "input_size",
     "load_model",
     "overlay",
     "predict_files",
@@ -49,7 +50,7 @@ def load_model(path: Path) -> keras.Model:
     return keras.models.load_model(path, compile=False)
 
 
-def _input_size(model: keras.Model) -> int:
+def input_size(model: keras.Model) -> int:
     shape = model.input_shape
     if not (isinstance(shape, tuple) and len(shape) == 4 and shape[1] == shape[2] and shape[1] and shape[3] == 1):
         raise ValueError(f"expected a model taking square one-channel images (None, s, s, 1), but got {shape!r}")
@@ -186,7 +187,7 @@ def predict_files(
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must lie in [0, 1], but got {threshold!r}")
     model = load_model(model_path)
-    size = _input_size(model)
+    size = input_size(model)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Prediction] = []
     skipped: list[Skipped] = []

@@ -29,6 +29,7 @@ from hpo.study.presets import make_spec
 from hpo.study.run import create_study, open_study, run_trials
 from objectives.data import parse_source
 from objectives.phantom import make_phantom
+from tests.objectives_tests.data.conftest import ExportBuilder, square_polygon, write_png
 from tests.tiny import tiny_space
 
 runner = CliRunner()
@@ -209,8 +210,54 @@ def test_dashboard_serves_trials_and_their_prediction_images(tiny: TinyStudy) ->
 
 @pytest.mark.parametrize(
     "command", [["study", "list"], ["study", "show"], ["study", "best"], ["study", "export"], ["study", "finalize"],
-                ["dashboard"], ["model", "export"], ["predict"]],
+                ["dashboard"], ["model", "export"], ["predict"], ["evaluate"]],
 )  # fmt: skip
 def test_every_command_has_help_with_an_example(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0 and "Example: hpo " in result.output
+
+
+def test_evaluate_scores_a_folder_at_native_resolution(tiny: TinyStudy, model: Path) -> None:
+    data = tiny.folder / "eval-folder"
+    for index, (height, width) in enumerate([(40, 50), (36, 27), (32, 32)]):
+        image, mask = make_phantom(np.random.default_rng(200 + index), max(height, width))
+        write_png(data / "images" / f"case{index}.png", (image[:height, :width] * 255).astype(np.uint8))
+        write_png(data / "masks" / f"case{index}.png", mask[:height, :width] * np.uint8(255))
+    out = tiny.folder / "eval-out"
+    result = runner.invoke(
+        app, ["evaluate", str(model), "--data", f"folder:{data}", "--out", str(out), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["images"] == 3 and summary["resolution"] == "native"
+    rows = list(csv.DictReader(io.StringIO((out / "per-image.csv").read_text())))
+    # One row per image, at the image's own size, not the model's 32 px.
+    assert [(row["image"], row["height"], row["width"]) for row in rows] == [
+        ("case0.png", "40", "50"), ("case1.png", "36", "27"), ("case2.png", "32", "32"),
+    ]  # fmt: skip
+    assert summary["dice"] == pytest.approx(np.mean([float(row["dice"]) for row in rows]), abs=1e-5)
+    assert summary["worst"][0] == min(rows, key=lambda row: float(row["dice"]))["image"]
+    assert (out / "worst.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_evaluate_reads_an_mdai_export(tiny: TinyStudy, model: Path) -> None:
+    builder = ExportBuilder(tiny.folder / "eval-mdai")
+    for index in range(2):
+        image, _ = make_phantom(np.random.default_rng(300 + index), 48)
+        uids = builder.add_image(index, (image[:, 4:44] * 4095).astype(np.uint16))  # 48 x 40
+        builder.annotate(uids, ExportBuilder.LUNG, {"vertices": square_polygon(8, 6, 40, 34)})
+    builder.write()
+    out = tiny.folder / "eval-mdai-out"
+    result = runner.invoke(
+        app, ["evaluate", str(model), "--data", f"mdai-export:{builder.root}", "--out", str(out), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["images"] == 2
+    rows = list(csv.DictReader(io.StringIO((out / "per-image.csv").read_text())))
+    assert {(row["height"], row["width"]) for row in rows} == {("48", "40")}
+
+
+def test_evaluate_names_a_bad_source_in_one_line(tiny: TinyStudy, model: Path) -> None:
+    result = runner.invoke(app, ["evaluate", str(model), "--data", "folder:/nonexistent", "--out", str(tiny.folder)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1
