@@ -218,9 +218,10 @@ def _predictions(
     from hpo.results import export
     from objectives.objective import FIGURE_ARTIFACT
 
-    uploaded = export.artifact_ids(study, storage_url)
-    figures = {number: files[FIGURE_ARTIFACT] for number, files in uploaded.items() if FIGURE_ARTIFACT in files}
     top, bottom = best(records), worst(records)
+    shown_trials = {record.number for record in (top, bottom) if record is not None}
+    uploaded = export.artifact_ids(study, storage_url, shown_trials)
+    figures = {number: files[FIGURE_ARTIFACT] for number, files in uploaded.items() if FIGURE_ARTIFACT in files}
     shown = [_prediction(artifact_dir, figures, top, "best")]
     if top is not None and bottom is not None and bottom.number != top.number:
         shown.append(_prediction(artifact_dir, figures, bottom, "worst"))

@@ -12,7 +12,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,12 +87,15 @@ def export_trials(storage_url: str, name: str, file_format: str) -> ExportedTria
     return ExportedTrials(text, len(rows))
 
 
-def artifact_ids(study: optuna.Study, storage_url: str) -> dict[int, dict[str, str]]:
+def artifact_ids(
+    study: optuna.Study, storage_url: str, numbers: Collection[int] | None = None
+) -> dict[int, dict[str, str]]:
     """Per trial number, the ids of the files its trial uploaded, by file name (the latest wins).
 
     Args:
         study: a study read from ``storage_url``.
         storage_url: its storage, which holds the artifacts' records (the files are elsewhere).
+        numbers: only these trials (one storage query each); None means every trial.
     """
     import optuna
 
@@ -101,6 +104,8 @@ def artifact_ids(study: optuna.Study, storage_url: str) -> dict[int, dict[str, s
     storage = open_storage(storage_url, must_exist=True)
     found: dict[int, dict[str, str]] = {}
     for trial in study.get_trials(deepcopy=False):
+        if numbers is not None and trial.number not in numbers:
+            continue
         metas = optuna.artifacts.get_all_artifact_meta(trial, storage=storage)
         if metas:
             found[trial.number] = {meta.filename: meta.artifact_id for meta in metas}

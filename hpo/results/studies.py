@@ -31,18 +31,20 @@ _RESULT_ATTRIBUTES = (
 )
 
 
-def read_study(storage_url: str, name: str) -> optuna.Study:
+def read_study(storage_url: str, name: str, **storage_options: int) -> optuna.Study:
     """Loads a study to read it; a wrong name raises ``KeyError`` listing the known names.
 
-    Unlike `hpo.study.run.open_study` it needs no lung-hpo spec and builds no sampler.
+    Unlike `hpo.study.run.open_study`, which starts from it, it needs no lung-hpo spec and builds
+    no sampler.
 
     Args:
         storage_url: Optuna storage URL (see `storage.open_storage`); the storage must exist.
         name: the study's name.
+        storage_options: passed to `storage.open_storage` (heartbeat interval, grace period).
     """
     import optuna
 
-    storage = open_storage(storage_url, must_exist=True)
+    storage = open_storage(storage_url, must_exist=True, **storage_options)
     try:
         return optuna.load_study(study_name=name, storage=storage)
     except KeyError:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hpo.results.records import FINISHED
+from hpo.results.studies import read_study
 from hpo.study.algorithms import build_pruner, build_sampler
 from hpo.study.hints import worker_command
 from hpo.study.presets import ResolvedStudy, StudyRequest, resolve
@@ -146,14 +147,7 @@ def open_study(storage_url: str, name: str, worker_seed: int | None = None, **st
             workers pass distinct numbers (their process ids), mixed into the spec's seed.
         storage_options: passed to `storage.open_storage` (heartbeat interval, grace period).
     """
-    import optuna
-
-    storage = open_storage(storage_url, must_exist=True, **storage_options)
-    try:
-        study = optuna.load_study(study_name=name, storage=storage)
-    except KeyError:
-        known = sorted(summary.study_name for summary in optuna.get_all_study_summaries(storage))
-        raise KeyError(f"no study named {name!r} in this storage; known studies: {known or 'none'}") from None
+    study = read_study(storage_url, name, **storage_options)
     spec = load_spec(study)
     seed = spec.seed if worker_seed is None else spec.seed * 100_003 + worker_seed
     study.sampler = build_sampler(spec.sampler, seed, spec.space)

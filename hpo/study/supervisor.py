@@ -227,9 +227,10 @@ def _running_trial_of(name: str, storage_url: str, pid: int) -> int | None:
     """The number of the RUNNING trial that process ``pid`` of this host recorded, if any."""
     from optuna.trial import TrialState
 
-    try:
-        study = open_study(storage_url, name).study
-        trials = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    from hpo.results.studies import read_study
+
+    try:  # read only: a report needs no sampler, nor a readable spec
+        trials = read_study(storage_url, name).get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     except Exception:  # the storage may be what failed; the report goes out without the number
         return None
     worker = f"{socket.gethostname()}:{pid}"

@@ -271,7 +271,9 @@ def test_storage_password_is_masked(tiny_study: tuple[str, Path], monkeypatch: p
     storage, artifacts = tiny_study
     read, uploaded = hpo.results.studies.read_study, hpo.results.export.artifact_ids
     monkeypatch.setattr(hpo.results.studies, "read_study", lambda url, name: read(storage, name))
-    monkeypatch.setattr(hpo.results.export, "artifact_ids", lambda study, url: uploaded(study, storage))
+    monkeypatch.setattr(
+        hpo.results.export, "artifact_ids", lambda study, url, numbers=None: uploaded(study, storage, numbers)
+    )
 
     report = build_report("postgresql+psycopg2://hpo:hunter2@db.example/hpo", "tiny", artifacts)
 
