@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     import optuna
 
     from hpo.study.run import StudyHandle
+    from objectives.evaluate import ImageScores
+    from objectives.objective import DataProvider
 
 __all__ = ["DEFAULT_FINAL_SEEDS", "FINAL_ATTRIBUTE", "FinalScore", "finalize", "load_final_score"]
 
@@ -129,7 +131,9 @@ def finalize(
     return score
 
 
-def _train_and_score(handle: StudyHandle, params: dict[str, Any], seed: int, provider: Any, truths: list[Any]) -> Any:
+def _train_and_score(
+    handle: StudyHandle, params: dict[str, Any], seed: int, provider: DataProvider, truths: list[np.ndarray]
+) -> ImageScores:
     """One model of the configuration, trained as in the search, scored on the test images."""
     from objectives.evaluate import score_at_native_resolution
     from objectives.keras_setup import import_keras
