@@ -12,11 +12,16 @@ from rich.console import Console
 from rich.text import Text
 
 from hpo.cli.render import OutputFormat
+from objectives.data.mdai import DEFAULT_MDAI_DOMAIN
 from storage.artifacts import default_artifact_dir
 
 __all__ = [
     "ArtifactsOption",
+    "DEFAULT_MDAI_DOMAIN",
     "FormatOption",
+    "KeepUnannotatedOption",
+    "LabelIdOption",
+    "MdaiDomainOption",
     "NameArgument",
     "StorageOption",
     "resolve_artifact_dir",
@@ -62,6 +67,15 @@ ArtifactsOption = Annotated[
     ),
 ]
 NameArgument = Annotated[str, typer.Argument(help="Study name.", metavar="NAME", show_default=False)]
+# How a data source is read: the same options wherever a command takes one (--data or SOURCE).
+LabelIdOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--label-id", help="MD.ai label id to use as lung; repeat for several. Default: labels named like 'lung'."
+    ),
+]
+KeepUnannotatedOption = Annotated[bool, typer.Option(help="MD.ai: keep images without a lung annotation, mask empty.")]
+MdaiDomainOption = Annotated[str, typer.Option(envvar="MDAI_DOMAIN", help="MD.ai host for mdai: sources.")]
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output for people or scripts.")]
 
 

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hpo.cli.common import console, print_error
+from hpo.cli.common import (
+    DEFAULT_MDAI_DOMAIN,
+    KeepUnannotatedOption,
+    LabelIdOption,
+    MdaiDomainOption,
+    console,
+    print_error,
+)
 from hpo.cli.render import OutputFormat
 
 if TYPE_CHECKING:
@@ -37,20 +44,13 @@ def inspect(
         ),
     ],
     image_size: Annotated[int, typer.Option(min=4, help="Side of the square images.")] = 128,
-    label_id: Annotated[
-        list[str] | None,
-        typer.Option(help="MD.ai label id to use as lung; repeat for several. Default: labels named like 'lung'."),
-    ] = None,
-    keep_unannotated: Annotated[
-        bool, typer.Option(help="MD.ai: keep images without a lung annotation, mask empty.")
-    ] = False,
+    label_id: LabelIdOption = None,
+    keep_unannotated: KeepUnannotatedOption = False,
     preview: Annotated[Path | None, typer.Option(help="Write a PNG grid of images with their masks here.")] = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="Print a table or one JSON object.")
     ] = OutputFormat.table,
-    mdai_domain: Annotated[
-        str, typer.Option(envvar="MDAI_DOMAIN", help="MD.ai host for mdai: sources.")
-    ] = "public.md.ai",
+    mdai_domain: MdaiDomainOption = DEFAULT_MDAI_DOMAIN,
 ) -> None:
     """Load SOURCE and report images, original sizes, lung fractions and skipped files.
 

@@ -10,8 +10,12 @@ from typing import Annotated
 import typer
 
 from hpo.cli.common import (
+    DEFAULT_MDAI_DOMAIN,
     ArtifactsOption,
     FormatOption,
+    KeepUnannotatedOption,
+    LabelIdOption,
+    MdaiDomainOption,
     NameArgument,
     StorageOption,
     clear_errors,
@@ -94,13 +98,9 @@ def evaluate(
         typer.Option(help="synthetic[:COUNT], folder:PATH, mdai-export:PATH or mdai:PROJECT.", show_default=False),
     ],
     out: Annotated[Path, typer.Option("--out", help="Folder for per-image.csv and worst.png.", show_default=False)],
-    label_id: Annotated[list[str] | None, typer.Option("--label-id", help="MD.ai label id (repeatable).")] = None,
-    keep_unannotated: Annotated[
-        bool, typer.Option(help="MD.ai: keep images without a lung annotation, mask empty.")
-    ] = False,
-    mdai_domain: Annotated[str, typer.Option(envvar="MDAI_DOMAIN", help="MD.ai host for mdai: sources.")] = (
-        "public.md.ai"
-    ),
+    label_id: LabelIdOption = None,
+    keep_unannotated: KeepUnannotatedOption = False,
+    mdai_domain: MdaiDomainOption = DEFAULT_MDAI_DOMAIN,
     threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Probability counted as lung.")] = 0.5,
     output: FormatOption = OutputFormat.table,
 ) -> None:

@@ -10,7 +10,11 @@ from typing import Annotated
 import typer
 
 from hpo.cli.common import (
+    DEFAULT_MDAI_DOMAIN,
     FormatOption,
+    KeepUnannotatedOption,
+    LabelIdOption,
+    MdaiDomainOption,
     NameArgument,
     StorageOption,
     clear_errors,
@@ -49,13 +53,9 @@ def create(
     data: Annotated[
         str | None, typer.Option(help="synthetic[:COUNT], folder:PATH, mdai-export:PATH or mdai:PROJECT.")
     ] = None,
-    label_id: Annotated[list[str] | None, typer.Option("--label-id", help="MD.ai label id (repeatable).")] = None,
-    keep_unannotated: Annotated[
-        bool, typer.Option(help="MD.ai: keep images without a lung annotation, mask empty.")
-    ] = False,
-    mdai_domain: Annotated[str, typer.Option(envvar="MDAI_DOMAIN", help="MD.ai host for mdai: sources.")] = (
-        "public.md.ai"
-    ),
+    label_id: LabelIdOption = None,
+    keep_unannotated: KeepUnannotatedOption = False,
+    mdai_domain: MdaiDomainOption = DEFAULT_MDAI_DOMAIN,
     space: Annotated[Path | None, typer.Option("--space", help="TOML file overriding the search space.")] = None,
     preset: Annotated[PresetName | None, typer.Option(help="Start from a named preset.")] = None,
     sampler: Annotated[SamplerName | None, typer.Option(help=f"Sampler (default: {DEFAULT_SAMPLER}).")] = None,

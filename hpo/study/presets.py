@@ -29,6 +29,7 @@ from hpo.study.defaults import (
 )
 from hpo.study.spec import StudySpec
 from objectives.data import DataSource, DataSourceError, Skipped, load_dataset, make_split
+from objectives.data.mdai import DEFAULT_MDAI_DOMAIN
 from objectives.space import BASELINE, Choice, Fixed, SearchSpace
 
 __all__ = [
@@ -189,7 +190,7 @@ class StudyRequest:
     test_fraction: float = DEFAULT_TEST_FRACTION
     label_ids: tuple[str, ...] = ()
     keep_unannotated: bool = False
-    mdai_domain: str = "public.md.ai"
+    mdai_domain: str = DEFAULT_MDAI_DOMAIN
     enqueue_baseline: bool = False  # run the researchers' known-good configuration first
     max_skipped: float = DEFAULT_MAX_SKIPPED
 
