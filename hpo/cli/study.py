@@ -98,8 +98,8 @@ def create(
         tuple(label_id or ()), keep_unannotated, mdai_domain, enqueue_baseline, max_skipped,
     )  # fmt: skip
     with clear_errors():
-        created = create_requested_study(storage, name, request, exist_ok=exist_ok, warn=print_warning)
-    console.print(created.message)
+        message = create_requested_study(storage, name, request, exist_ok=exist_ok, warn=print_warning)
+    console.print(message)
 
 
 @study_app.command("list")

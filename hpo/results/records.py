@@ -99,19 +99,18 @@ class TrialRecord:
         ``dice`` is a completed trial's value (validation DICE); ``failure`` is what the objective
         recorded when training raised.
         """
-        attrs = self.attrs
-        # A pruned trial's value is its last reported DICE, not a result: only completed ones have one.
-        dice = self.value if self.state == COMPLETE else None
-        row: dict[str, Any] = {"number": self.number, "state": self.state, "dice": dice}
-        row.update({key: attrs.get(key) for key in ("val_iou", "train_accuracy", "val_accuracy", "epochs_run")})
-        row["early_stopping_epoch"] = attrs.get("early_stopping_epoch")
-        row["pruned_at_epoch"] = self.pruned_at_epoch
-        row["wall_time_s"] = self.wall_time_s
-        row["seed"] = attrs.get("seed")
-        row["started"] = self.started.isoformat() if self.started else None
-        row["completed"] = self.completed.isoformat() if self.completed else None
-        row["failure"] = attrs.get("failure")
-        row = {key: clean(value) for key, value in row.items()}
+        # Fields Optuna holds; every other field of `ROW_FIELDS` is a user attribute of the objective.
+        held: dict[str, Any] = {
+            "number": self.number,
+            "state": self.state,
+            # A pruned trial's value is its last reported DICE, not a result: only completed ones have one.
+            "dice": self.value if self.state == COMPLETE else None,
+            "pruned_at_epoch": self.pruned_at_epoch,
+            "wall_time_s": self.wall_time_s,
+            "started": self.started.isoformat() if self.started else None,
+            "completed": self.completed.isoformat() if self.completed else None,
+        }
+        row = {key: clean(held[key] if key in held else self.attrs.get(key)) for key in ROW_FIELDS}
         row["params"] = {name: clean(value) for name, value in self.params.items()}
         return row
 

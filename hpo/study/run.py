@@ -13,7 +13,7 @@ from hpo.results.records import FINISHED
 from hpo.results.studies import read_study
 from hpo.study.algorithms import build_pruner, build_sampler
 from hpo.study.hints import worker_command
-from hpo.study.presets import ResolvedStudy, StudyRequest, resolve
+from hpo.study.presets import StudyRequest, resolve
 from hpo.study.spec import StudySpec, load_spec, save_spec
 from objectives.objective import DataProvider, KerasCallbackFactory, LungObjective
 from objectives.space import params_in_space
@@ -33,7 +33,6 @@ __all__ = [
     "budget_filled",
     "count_trials",
     "StudyExistsError",
-    "CreatedStudy",
     "create_requested_study",
     "create_study",
     "open_study",
@@ -94,26 +93,21 @@ def create_study(
     return StudyHandle(study, spec, storage_url)
 
 
-@dataclass(frozen=True)
-class CreatedStudy:
-    """What `create_requested_study` did, and the line that tells the user."""
-
-    resolved: ResolvedStudy
-    message: str
-
-
 def create_requested_study(
     storage_url: str,
     name: str,
     request: StudyRequest,
     exist_ok: bool = False,
     warn: Callable[[str], None] = lambda line: None,
-) -> CreatedStudy:
+) -> str:
     """Resolves ``request`` (see `hpo.study.presets.resolve`) and creates the study.
 
     Args:
         exist_ok: a study of that name already there is fine; it is left unchanged.
         warn: told of each item of the data source that was skipped, and why.
+
+    Returns:
+        The line that tells the user what was created (or that the study was already there).
 
     Raises:
         StudyExistsError: the name is taken and ``exist_ok`` is false.
@@ -130,12 +124,11 @@ def create_requested_study(
     except StudyExistsError as error:
         if not exist_ok:
             raise
-        return CreatedStudy(resolved, str(error))
-    return CreatedStudy(
-        resolved,
+        return str(error)
+    return (
         f"Created study {name!r} in {mask_url(storage_url)}: {spec.data}, {spec.split_text()}, "
         f"{spec.sampler} sampler, {spec.pruner} pruner, "
-        f"budget {spec.n_trials} trials.\nAttach workers with: {worker_command(name, storage_url)}",
+        f"budget {spec.n_trials} trials.\nAttach workers with: {worker_command(name, storage_url)}"
     )
 
 

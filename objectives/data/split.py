@@ -31,11 +31,6 @@ class Split:
         if sum(map(len, parts)) != len(set().union(*parts)):
             raise ValueError("the training, validation and test indices overlap")
 
-    @property
-    def searched(self) -> tuple[int, ...]:
-        """Every image the search may read: training and validation, never test."""
-        return tuple(sorted((*self.train, *self.val)))
-
     def to_dict(self) -> dict[str, list[int]]:
         return {"train": list(self.train), "val": list(self.val), "test": list(self.test)}
 
