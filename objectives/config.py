@@ -22,9 +22,12 @@ from objectives.parameters import (
     find_parameter,
 )
 
-__all__ = ["FILL_MODES", "LOSSES", "PRECISIONS", "AugmentConfig", "TrainConfig", "UNetConfig"]
+__all__ = ["FILL_MODES", "LOSSES", "PRECISIONS", "WARMUP_EPOCHS", "AugmentConfig", "TrainConfig", "UNetConfig"]
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
+# Epochs at the start of a run that neither early stopping nor a pruner judges: the U-Net's
+# batch-norm statistics have not settled yet (see `objectives.train.warmup_epochs`).
+WARMUP_EPOCHS = 2
 
 
 def _check_section(config: object, section: Section) -> None:
@@ -76,7 +79,7 @@ class TrainConfig:
     steps_per_epoch: int = 100  # batches per epoch, drawn from reshuffled passes over the data
     learning_rate: float = 1e-3  # Adam's learning rate
     loss: str = "bce_dice"  # binary cross-entropy, or BCE plus soft Dice
-    patience: int = 3  # epochs without a lower validation loss before early stopping
+    patience: int = 3  # epochs without a higher validation DICE before early stopping (after a warm-up)
     train_fraction: float = 1.0  # share of the training split actually used
     augment: bool = True  # random augmentation on or off; its ranges are in `augmentation`
     augmentation: AugmentConfig = field(default_factory=AugmentConfig)  # used only when `augment`

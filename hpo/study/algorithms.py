@@ -59,19 +59,25 @@ def build_sampler(name: str, seed: int | None, space: SearchSpace) -> optuna.sam
 
 
 def build_pruner(name: str) -> optuna.pruners.BasePruner:
-    """A pruner by name; its step is the epoch, its value validation DICE."""
+    """A pruner by name; its step is the 0-based epoch, its value validation DICE.
+
+    The median pruners judge no trial in the warm-up epochs, where early stopping does not
+    look either: before the batch-norm statistics settle, validation DICE says little.
+    """
     import optuna
+
+    from objectives.config import WARMUP_EPOCHS
 
     match PrunerName(name):
         case PrunerName.median:
-            return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
+            return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=WARMUP_EPOCHS)
         case PrunerName.successive_halving:
             return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
         case PrunerName.hyperband:
             return optuna.pruners.HyperbandPruner(min_resource=1, reduction_factor=3)
         case PrunerName.patient:
             return optuna.pruners.PatientPruner(
-                optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1), patience=2
+                optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=WARMUP_EPOCHS), patience=2
             )
         case PrunerName.none:
             return optuna.pruners.NopPruner()

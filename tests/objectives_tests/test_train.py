@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from objectives.config import AugmentConfig, TrainConfig, UNetConfig
+from objectives.config import WARMUP_EPOCHS, AugmentConfig, TrainConfig, UNetConfig
 from objectives.phantom import make_phantom_dataset
-from objectives.train import TrainingData, augmented_batches, train
+from objectives.train import TrainingData, augmented_batches, train, warmup_epochs
 
 CONFIG = TrainConfig(
     image_size=32,
@@ -64,3 +64,19 @@ def test_training_data_checks_shapes() -> None:
     images, masks = make_phantom_dataset(4, 32, seed=0)
     with pytest.raises(ValueError, match="at least one training and one validation image"):
         TrainingData(images, masks, images[:0], masks[:0])
+
+
+def test_warm_up_covers_the_first_epochs_but_never_the_last() -> None:
+    assert warmup_epochs(TrainConfig(**{**CONFIG.__dict__, "max_epochs": 10})) == WARMUP_EPOCHS
+    assert warmup_epochs(TrainConfig(**{**CONFIG.__dict__, "max_epochs": 2})) == 1
+    assert warmup_epochs(TrainConfig(**{**CONFIG.__dict__, "max_epochs": 1})) == 0
+
+
+def test_the_returned_model_is_the_best_by_validation_dice_after_the_warm_up(data: TrainingData) -> None:
+    # patience 0: early stopping ends the run at the first epoch after the warm-up that does
+    # not improve; the weights kept are those of the best watched epoch, never a warm-up one.
+    config = TrainConfig(**{**CONFIG.__dict__, "max_epochs": 6, "patience": 0, "learning_rate": 3e-3})
+    _, result = train(config, data)
+    watched = result.history["val_dice"][WARMUP_EPOCHS:]
+    assert result.epochs_run > WARMUP_EPOCHS  # it never stops inside the warm-up
+    assert result.val_dice == pytest.approx(max(watched), abs=1e-4)
