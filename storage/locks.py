@@ -23,7 +23,7 @@ from storage.urls import StorageKind, error_message, parse_storage_url
 
 __all__ = ["LOCK_SUFFIX", "StudyLock"]
 
-LOCK_SUFFIX = ".trial-lock"  # beside a SQLite or journal file
+LOCK_SUFFIX = ".trial-lock"  # beside a SQLite or journal file: the lock of the purpose "trial"
 _POLL_S = 0.05  # seconds between two tries of a lock another worker holds
 
 
@@ -35,12 +35,16 @@ class StudyLock:
     Args:
         url: the study's storage URL (see `storage.open_storage`).
         name: the study's name; studies of one storage lock independently.
+        purpose: what the lock guards; locks of different purposes never block each other.
+            ``"trial"`` guards starting trials, ``"final"`` computing the study's final score.
     """
 
-    def __init__(self, url: str, name: str) -> None:
+    def __init__(self, url: str, name: str, purpose: str = "trial") -> None:
         self._url = url
         self._target = parse_storage_url(url)
-        self._key = zlib.crc32(name.encode()) - 2**31  # a signed 32-bit advisory-lock key
+        key = name if purpose == "trial" else f"{name}\0{purpose}"
+        self._key = zlib.crc32(key.encode()) - 2**31  # a signed 32-bit advisory-lock key
+        self._suffix = f".{purpose}-lock"
         self._held: Any = None
         self._local = threading.Lock()  # in-memory SQLite: one process, so a thread lock will do
 
@@ -77,7 +81,7 @@ class StudyLock:
         self.release()
 
     def _acquire_file(self, path: Path) -> int:
-        descriptor = os.open(f"{path}{LOCK_SUFFIX}", os.O_RDWR | os.O_CREAT, 0o644)
+        descriptor = os.open(f"{path}{self._suffix}", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX)
         except BaseException:

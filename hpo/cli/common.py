@@ -18,6 +18,7 @@ from storage.artifacts import default_artifact_dir
 __all__ = [
     "ArtifactsOption",
     "DEFAULT_MDAI_DOMAIN",
+    "FinalSeedsOption",
     "FormatOption",
     "KeepUnannotatedOption",
     "LabelIdOption",
@@ -49,6 +50,14 @@ def print_warning(message: str) -> None:
     error_console.print(Text.assemble(("warning:", "yellow"), " ", message), soft_wrap=True)
 
 
+FinalSeedsOption = Annotated[
+    int,
+    typer.Option(
+        min=0,
+        help="Once the study is over, retrain its best configuration with this many fresh seeds and score it on "
+        "the locked test set: the study's final score. 0 leaves it to `hpo study finalize`.",
+    ),
+]
 StorageOption = Annotated[
     str,
     typer.Option(

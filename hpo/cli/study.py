@@ -11,6 +11,7 @@ import typer
 
 from hpo.cli.common import (
     DEFAULT_MDAI_DOMAIN,
+    FinalSeedsOption,
     FormatOption,
     KeepUnannotatedOption,
     LabelIdOption,
@@ -26,13 +27,13 @@ from hpo.cli.common import (
 from hpo.cli.render import OutputFormat, print_record, print_studies, print_trials
 from hpo.study.algorithms import PrunerName, SamplerName
 from hpo.study.defaults import (
+    DEFAULT_FINAL_SEEDS,
     DEFAULT_MAX_SKIPPED,
     DEFAULT_PRUNER,
     DEFAULT_SAMPLER,
     DEFAULT_TEST_FRACTION,
     DEFAULT_VAL_FRACTION,
 )
-from hpo.study.finalize import DEFAULT_FINAL_SEEDS
 from hpo.study.presets import PresetName
 from storage import DEFAULT_STORAGE_URL
 
@@ -85,19 +86,29 @@ def create(
             "above it the study is not created.",
         ),
     ] = DEFAULT_MAX_SKIPPED,
+    final_seeds: FinalSeedsOption = DEFAULT_FINAL_SEEDS,
+    time_budget: Annotated[
+        str | None,
+        typer.Option(
+            help="Wall-clock budget, e.g. 45m, 2h or 1h30m, from the first trial's start: workers start no "
+            "trial that would not finish within it. Without --n-trials, time alone ends the study.",
+        ),
+    ] = None,
 ) -> None:
     """Create a study whose workers need only its name and storage.
 
     Example: [bold]hpo study create lungs --data folder:data/shenzhen --n-trials 40[/]
     """
+    from hpo.study.budget import parse_duration
     from hpo.study.presets import StudyRequest
     from hpo.study.run import create_requested_study
 
-    request = StudyRequest(
-        preset, data, space, sampler, pruner, n_trials, seed, val_fraction, test_fraction,
-        tuple(label_id or ()), keep_unannotated, mdai_domain, enqueue_baseline, max_skipped,
-    )  # fmt: skip
     with clear_errors():
+        request = StudyRequest(
+            preset, data, space, sampler, pruner, n_trials, seed, val_fraction, test_fraction,
+            tuple(label_id or ()), keep_unannotated, mdai_domain, enqueue_baseline, max_skipped, final_seeds,
+            parse_duration(time_budget) if time_budget else None,
+        )  # fmt: skip
         message = create_requested_study(storage, name, request, exist_ok=exist_ok, warn=print_warning)
     console.print(message)
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from rich.console import Console
 
 from hpo.results.records import finished_trials
+from hpo.study.defaults import DEFAULT_FINAL_SEEDS
+from hpo.study.finalize import finalize_when_over
 from hpo.study.presets import PresetName, StudyRequest, resolve
 from hpo.study.progress import study_progress
 from hpo.study.run import StudyHandle, create_study, open_study, run_trials
@@ -26,18 +28,20 @@ def run_demo(
     study_name: str = DEMO_STUDY,
     n_trials: int | None = None,
     seed: int = 0,
+    final_seeds: int = DEFAULT_FINAL_SEEDS,
 ) -> StudyHandle:
-    """Creates the demo study (or resumes it) and runs it to its budget with live progress.
+    """Creates the demo study (or resumes it), runs it to its budget with live progress, then scores it.
 
     Args:
         n_trials: a budget above the stored one extends the study; ``None`` keeps it.
+        final_seeds: retrainings for the final score of a new demo study (see `hpo.study.finalize`).
     """
     open_storage(storage_url)  # the demo creates its storage; `open_study` alone never does
     try:
         handle = open_study(storage_url, study_name)
         console.print(f"Resuming study {study_name!r} ({len(finished_trials(handle.study))} trials done).")
     except KeyError:
-        resolved = resolve(StudyRequest(preset=PresetName.demo, n_trials=n_trials, seed=seed))
+        resolved = resolve(StudyRequest(preset=PresetName.demo, n_trials=n_trials, seed=seed, final_seeds=final_seeds))
         spec = resolved.spec
         handle = create_study(storage_url, study_name, spec, resolved.enqueue)
         console.print(f"Created study {study_name!r} on {spec.data} ({spec.split_text()}).")
@@ -51,4 +55,12 @@ def run_demo(
             keras_callbacks=display.keras_callbacks,
             trial_callbacks=[display.trial_finished],
         )
+    finalize_when_over(
+        handle,
+        on_start=lambda trial, seeds: console.print(
+            f"Final score: retraining trial #{trial}'s configuration with {seeds} fresh seeds, "
+            "scored on the locked test images."
+        ),
+        on_seed=lambda seed, dice: console.print(f"  seed {seed}: test DICE {dice:.4f}"),
+    )
     return handle

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from hpo.study.defaults import DEFAULT_FINAL_SEEDS
+
 if TYPE_CHECKING:
     import numpy as np
     import optuna
@@ -22,10 +24,17 @@ if TYPE_CHECKING:
     from objectives.evaluate import ImageScores
     from objectives.objective import DataProvider
 
-__all__ = ["DEFAULT_FINAL_SEEDS", "FINAL_ATTRIBUTE", "FinalScore", "finalize", "load_final_score"]
+__all__ = [
+    "DEFAULT_FINAL_SEEDS",
+    "FINAL_ATTRIBUTE",
+    "FinalScore",
+    "final_score_due",
+    "finalize",
+    "finalize_when_over",
+    "load_final_score",
+]
 
 FINAL_ATTRIBUTE = "lung_hpo.final_score"
-DEFAULT_FINAL_SEEDS = 3  # retrainings of the best configuration: enough to see the seed spread
 _SEED_BASE = 1_000_000  # retraining seeds lie apart from the trials' (spec seed + trial number)
 
 
@@ -67,6 +76,49 @@ def load_final_score(study: optuna.Study) -> FinalScore | None:
     """The study's final score, or None before it was finalized."""
     text = study.user_attrs.get(FINAL_ATTRIBUTE)
     return None if text is None else FinalScore.from_json(text)
+
+
+def final_score_due(handle: StudyHandle) -> bool:
+    """Whether the study asks for a final score at its end (``final_seeds``) and has none yet."""
+    spec = handle.spec
+    return spec.final_seeds > 0 and bool(spec.split.test) and load_final_score(handle.study) is None
+
+
+def finalize_when_over(
+    handle: StudyHandle,
+    on_start: Callable[[int, int], None] | None = None,
+    on_seed: Callable[[int, float], None] | None = None,
+) -> FinalScore | None:
+    """Computes the study's final score once it is over, if it asks for one; every worker calls it.
+
+    The first worker to find the study over, with no trial running any more, computes the score
+    (with the study's ``final_seeds``) under a lock of the study; the others wait for it and find
+    it done. A worker that dies meanwhile releases the lock, and the next worker takes over.
+
+    Args:
+        on_start: told the trial whose configuration is retrained, and the number of seeds.
+        on_seed: see `finalize`.
+
+    Returns:
+        The score computed here, or None (not asked for, not over yet, done elsewhere, or no
+        trial completed).
+    """
+    from hpo.results.records import best, records_of
+    from hpo.study.budget import count_trials
+    from hpo.study.run import fail_stale_trials
+    from storage.locks import StudyLock
+
+    if not final_score_due(handle):
+        return None
+    with StudyLock(handle.storage_url, handle.study.study_name, purpose="final"):
+        fail_stale_trials(handle.study)
+        counts = count_trials(handle.study, handle.spec)
+        chosen = best(records_of(handle.study))
+        if not final_score_due(handle) or not counts.done or counts.running or chosen is None:
+            return None
+        if on_start is not None:
+            on_start(chosen.number, handle.spec.final_seeds)
+        return finalize(handle, handle.spec.final_seeds, on_seed=on_seed)
 
 
 def finalize(

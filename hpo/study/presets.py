@@ -20,11 +20,13 @@ from typing import Any
 from hpo.study.algorithms import PrunerName, SamplerName
 from hpo.study.defaults import (
     DEFAULT_DATA,
+    DEFAULT_FINAL_SEEDS,
     DEFAULT_MAX_SKIPPED,
     DEFAULT_N_TRIALS,
     DEFAULT_PRUNER,
     DEFAULT_SAMPLER,
     DEFAULT_TEST_FRACTION,
+    DEFAULT_TIME_BUDGET_TRIALS,
     DEFAULT_VAL_FRACTION,
 )
 from hpo.study.spec import StudySpec
@@ -193,6 +195,8 @@ class StudyRequest:
     mdai_domain: str = DEFAULT_MDAI_DOMAIN
     enqueue_baseline: bool = False  # run the researchers' known-good configuration first
     max_skipped: float = DEFAULT_MAX_SKIPPED
+    final_seeds: int = DEFAULT_FINAL_SEEDS  # retrainings for the final score at the study's end; 0: on demand
+    time_budget_s: float | None = None  # wall-clock budget; without n_trials, time alone ends the study
 
 
 @dataclass(frozen=True)
@@ -216,6 +220,8 @@ def make_spec(
     test_fraction: float = DEFAULT_TEST_FRACTION,
     preset: str = "",
     max_skipped: float = DEFAULT_MAX_SKIPPED,
+    final_seeds: int = DEFAULT_FINAL_SEEDS,
+    time_budget_s: float | None = None,
 ) -> tuple[StudySpec, tuple[Skipped, ...]]:
     """Builds a spec, loading the data once to fix the seeded train/validation/test split.
 
@@ -225,6 +231,9 @@ def make_spec(
     Args:
         val_fraction: share of the images for early stopping, pruning and ranking trials.
         test_fraction: share locked away for the final score; 0 leaves no test set.
+        final_seeds: retrainings of the best configuration scored on the test set once the
+            study is over; 0 leaves the final score to ``hpo study finalize``.
+        time_budget_s: no trial starts once the study has run this long (see `hpo.study.budget`).
         max_skipped: the largest share of the source's items (images, annotations) that may be
             unusable; above it the study is refused, since its data is not what the user meant.
 
@@ -259,6 +268,8 @@ def make_spec(
         val_fraction=val_fraction,
         preset=preset,
         test_fraction=test_fraction,
+        final_seeds=final_seeds,
+        time_budget_s=time_budget_s,
     )
     return spec, skipped
 
@@ -287,12 +298,14 @@ def resolve(request: StudyRequest) -> ResolvedStudy:
         space,
         sampler=request.sampler or preset.sampler,
         pruner=request.pruner or preset.pruner,
-        n_trials=request.n_trials or preset.n_trials,
+        n_trials=request.n_trials or (DEFAULT_TIME_BUDGET_TRIALS if request.time_budget_s else preset.n_trials),
         seed=request.seed,
         val_fraction=request.val_fraction,
         test_fraction=request.test_fraction,
         preset=request.preset.value if request.preset else "",
         max_skipped=request.max_skipped,
+        final_seeds=request.final_seeds,
+        time_budget_s=request.time_budget_s,
     )
     enqueue = [(dict(BASELINE), {"factor": "baseline", "setting": "baseline"})] if request.enqueue_baseline else []
     enqueue += preset.trials_to_enqueue()

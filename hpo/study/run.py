@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hpo.results.records import FINISHED
 from hpo.results.studies import read_study
 from hpo.study.algorithms import build_pruner, build_sampler
+from hpo.study.budget import TrialCounts, count_trials
 from hpo.study.hints import worker_command
 from hpo.study.presets import StudyRequest, resolve
 from hpo.study.spec import StudySpec, load_spec, save_spec
@@ -28,16 +28,15 @@ if TYPE_CHECKING:
 __all__ = [
     "METRIC_NAME",
     "StudyHandle",
-    "TrialCounts",
     "TrialInterrupted",
-    "budget_filled",
-    "count_trials",
     "StudyExistsError",
     "create_requested_study",
     "create_study",
+    "fail_stale_trials",
     "open_study",
     "replay_trial",
     "run_trials",
+    "study_over",
 ]
 
 
@@ -125,10 +124,15 @@ def create_requested_study(
         if not exist_ok:
             raise
         return str(error)
+    final = (
+        f"at its end, {spec.final_seeds} retrainings of the best configuration scored on the test set"
+        if spec.final_seeds and spec.split.test
+        else "final score on demand (hpo study finalize)"
+    )
     return (
         f"Created study {name!r} in {mask_url(storage_url)}: {spec.data}, {spec.split_text()}, "
         f"{spec.sampler} sampler, {spec.pruner} pruner, "
-        f"budget {spec.n_trials} trials.\nAttach workers with: {worker_command(name, storage_url)}"
+        f"budget {spec.budget_text()}; {final}.\nAttach workers with: {worker_command(name, storage_url)}"
     )
 
 
@@ -148,39 +152,9 @@ def open_study(storage_url: str, name: str, worker_seed: int | None = None, **st
     return StudyHandle(study, spec, storage_url)
 
 
-@dataclass(frozen=True)
-class TrialCounts:
-    """Where a study stands against its budget, counted in one read of its trials."""
-
-    budget: int
-    finished: int  # complete or pruned: what fills the budget
-    running: int  # trained right now by a worker whose heartbeat is alive (stale ones are failed first)
-    waiting: int  # queued: enqueued configurations and retries of failed trials
-
-    @property
-    def done(self) -> bool:
-        return self.finished >= self.budget
-
-    @property
-    def room(self) -> bool:
-        """Whether one more trial may start: the running ones may all finish, and still leave a place."""
-        return self.finished + self.running < self.budget
-
-
-def count_trials(study: optuna.Study, budget: int) -> TrialCounts:
-    """The study's finished, running and waiting trials against ``budget``."""
-    states = [trial.state.name for trial in study.get_trials(deepcopy=False)]
-    return TrialCounts(
-        budget=budget,
-        finished=sum(state in FINISHED for state in states),
-        running=states.count("RUNNING"),
-        waiting=states.count("WAITING"),
-    )
-
-
-def budget_filled(handle: StudyHandle) -> bool:
-    """Whether the study's finished trials already fill its budget."""
-    return count_trials(handle.study, handle.spec.n_trials).done
+def study_over(handle: StudyHandle) -> bool:
+    """Whether the study's trial or time budget is spent: no trial will start again."""
+    return count_trials(handle.study, handle.spec).done
 
 
 WaitCallback = Callable[[TrialCounts], None]
@@ -240,8 +214,8 @@ def run_trials(
             if deadline is not None and time.monotonic() >= deadline:
                 break
             with lock:
-                _fail_stale_trials(study)
-                counts = count_trials(study, spec.n_trials)
+                fail_stale_trials(study)
+                counts = count_trials(study, spec)
                 if counts.done:
                     break
                 if counts.room:
@@ -302,7 +276,7 @@ class TrialInterrupted(KeyboardInterrupt):
         self.number = number
 
 
-def _fail_stale_trials(study: optuna.Study) -> None:
+def fail_stale_trials(study: optuna.Study) -> None:
     """Fails the running trials whose heartbeat went stale and queues them again (the retry callback)."""
     import optuna
 

@@ -32,6 +32,9 @@ SPEC_ATTRIBUTE = "lung_hpo.spec"
 SPEC_VERSION = 1
 SAMPLERS = tuple(name.value for name in SamplerName)
 PRUNERS = tuple(name.value for name in PrunerName)
+# The spec's plain fields, stored as they are.
+_SCALARS = ("sampler", "pruner", "n_trials", "seed", "val_fraction", "preset", "test_fraction", "final_seeds",
+            "time_budget_s")  # fmt: skip
 
 
 class SpecError(ValueError):
@@ -52,6 +55,8 @@ class StudySpec:
     val_fraction: float
     preset: str = ""  # the preset it was created from, if any
     test_fraction: float = 0.0  # locked away for the final score; 0 in studies made before it existed
+    final_seeds: int = 0  # retrainings for the final score once the study is over; 0: only on demand
+    time_budget_s: float | None = None  # no trial starts once the study has run this long
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
@@ -60,6 +65,10 @@ class StudySpec:
             raise SpecError(f"pruner must be one of {PRUNERS}, but got {self.pruner!r}")
         if self.n_trials < 1:
             raise SpecError(f"n_trials must be at least 1, but got {self.n_trials!r}")
+        if self.final_seeds < 0:
+            raise SpecError(f"final_seeds must be 0 or more, but got {self.final_seeds!r}")
+        if self.time_budget_s is not None and self.time_budget_s <= 0:
+            raise SpecError(f"the time budget must be positive, but got {self.time_budget_s!r} s")
 
     def split_text(self) -> str:
         """How the images are shared out, e.g. ``77 training / 19 validation / 24 locked test images``."""
@@ -69,6 +78,15 @@ class StudySpec:
             return f"{shared} images (no locked test set)"
         return f"{shared} / {len(split.test)} locked test images"
 
+    def budget_text(self) -> str:
+        """The study's budgets in words, e.g. ``20 trials`` or ``1000 trials or 2h, whichever ends first``."""
+        from hpo.study.budget import format_duration
+
+        trials = f"{self.n_trials} trials"
+        if self.time_budget_s is None:
+            return trials
+        return f"{trials} or {format_duration(self.time_budget_s)}, whichever ends first"
+
     def to_json(self) -> str:
         data: dict[str, Any] = {
             "version": SPEC_VERSION,
@@ -76,7 +94,7 @@ class StudySpec:
             "space": self.space.to_dict(),
             "split": self.split.to_dict(),
         }
-        for key in ("sampler", "pruner", "n_trials", "seed", "val_fraction", "preset", "test_fraction"):
+        for key in _SCALARS:
             data[key] = getattr(self, key)
         return json.dumps(data, sort_keys=True)
 
@@ -97,6 +115,8 @@ class StudySpec:
             val_fraction=data["val_fraction"],
             preset=data.get("preset", ""),
             test_fraction=data.get("test_fraction", 0.0),
+            final_seeds=data.get("final_seeds", 0),
+            time_budget_s=data.get("time_budget_s"),
         )
 
 

@@ -22,8 +22,9 @@ from pathlib import Path
 
 from rich.console import Console
 
+from hpo.study.finalize import final_score_due
 from hpo.study.hints import worker_command
-from hpo.study.run import budget_filled, open_study
+from hpo.study.run import open_study, study_over
 from hpo.study.workers import (
     INTERRUPT_GRACE_S,
     RECYCLE_EXIT_CODE,
@@ -68,8 +69,9 @@ def start_workers(name: str, storage_url: str, artifact_dir: Path, options: Work
             stopped.exit_now()
         console.print(f"Worker finished: {outcome.trained} trial(s) run.")
         return RECYCLE_EXIT_CODE if outcome.recycle else 0
-    if budget_filled(open_study(storage_url, name)):  # also fails fast on a bad URL or study name
-        console.print("Worker finished: 0 trial(s) run; the study's budget is already filled.")
+    handle = open_study(storage_url, name)  # also fails fast on a bad URL or study name
+    if study_over(handle) and not final_score_due(handle):
+        console.print("Worker finished: 0 trial(s) run; the study is already over.")
         return 0
     devices: list[str | None] = list(options.gpus) if options.gpus else [None] * options.processes
     return supervise_workers(

@@ -21,8 +21,10 @@ from typing import NoReturn
 
 from rich.console import Console
 
+from hpo.study.budget import TrialCounts
+from hpo.study.finalize import finalize_when_over
 from hpo.study.hints import worker_command
-from hpo.study.run import TrialCounts, TrialInterrupted, budget_filled, open_study, run_trials
+from hpo.study.run import StudyHandle, TrialInterrupted, open_study, run_trials, study_over
 from storage import StorageError, mask_url
 from storage.factory import DEFAULT_GRACE_PERIOD, DEFAULT_HEARTBEAT_INTERVAL
 from storage.urls import sanitise
@@ -138,6 +140,7 @@ def run_worker(
                 max_wait=max_wait,
                 on_wait=waiting,
             )
+            _finalize_when_over(handle, console)
     except TrialInterrupted as interrupt:
         signum = received[0] if received else signal.SIGINT
         what = (
@@ -147,6 +150,13 @@ def run_worker(
         )
         raise WorkerStopped(
             f"stopped by {signal.Signals(signum).name}: {what}; run {worker_command(name, storage_url)} to continue",
+            128 + signum,
+        ) from None
+    except KeyboardInterrupt:  # only the final score was being computed: no trial is lost
+        signum = received[0] if received else signal.SIGINT
+        raise WorkerStopped(
+            f"stopped by {signal.Signals(signum).name} while computing the final score; "
+            f"run {worker_command(name, storage_url)} to compute it",
             128 + signum,
         ) from None
     except Exception as error:
@@ -163,7 +173,24 @@ def run_worker(
         ) from None
     out_of_time = timeout is not None and time.monotonic() - started >= timeout
     at_limit = max_trials is not None and trained >= max_trials
-    return WorkerOutcome(trained, recycle=at_limit and not out_of_time and not budget_filled(handle))
+    return WorkerOutcome(trained, recycle=at_limit and not out_of_time and not study_over(handle))
+
+
+def _finalize_when_over(handle: StudyHandle, console: Console) -> None:
+    """Once the study is over, computes its final score here unless another worker does (see `finalize_when_over`)."""
+
+    def starting(trial: int, seeds: int) -> None:
+        console.print(
+            f"[{os.getpid()}] the study is over: retraining trial #{trial}'s configuration with {seeds} fresh "
+            "seeds for the final score on the locked test set"
+        )
+
+    def seed_done(seed: int, dice: float) -> None:
+        console.print(f"[{os.getpid()}] final score: seed {seed} test DICE {dice:.4f}")
+
+    score = finalize_when_over(handle, on_start=starting, on_seed=seed_done)
+    if score is not None:
+        console.print(f"[{os.getpid()}] final score: {score.summary()}")
 
 
 def _storage_cause(error: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseException | None:

@@ -20,7 +20,8 @@ FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 def _create(storage: str, tmp_path: Path, n_trials: int) -> None:
     space = write_tiny_space(tmp_path)
     create = ["study", "create", "b", "--storage", storage, "--data", "synthetic:12", "--space", str(space),
-              "--n-trials", str(n_trials), "--val-fraction", "0.25", "--pruner", "none"]  # fmt: skip
+              "--n-trials", str(n_trials), "--val-fraction", "0.25", "--pruner", "none",
+              "--final-seeds", "0"]  # fmt: skip
     result = runner.invoke(app, create)
     assert result.exit_code == 0, result.output
 

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hpo.cli import app
+from hpo.study.finalize import load_final_score
 from tests.tiny import write_tiny_space
 
 runner = CliRunner()
@@ -77,14 +78,15 @@ def test_bad_storage_url_is_one_clear_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
-def test_create_worker_replay_end_to_end(tmp_path: Path) -> None:
+def test_create_worker_replay_end_to_end(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     storage = _storage(tmp_path)
     space = write_tiny_space(tmp_path)
     create = ["study", "create", "tiny", "--storage", storage, "--data", "synthetic:12", "--space", str(space),
-              "--n-trials", "2", "--val-fraction", "0.25"]  # fmt: skip
+              "--n-trials", "2", "--val-fraction", "0.25", "--final-seeds", "1"]  # fmt: skip
     created = runner.invoke(app, create)
     assert created.exit_code == 0, created.output
     assert "Created study 'tiny'" in created.output
+    assert "at its end, 1 retrainings of the best configuration scored on the test set" in created.stdout
 
     again = runner.invoke(app, create)
     assert again.exit_code == 1
@@ -96,10 +98,16 @@ def test_create_worker_replay_end_to_end(tmp_path: Path) -> None:
     finished = [t for t in study.trials if t.state.is_finished() and t.state.name in ("COMPLETE", "PRUNED")]
     assert len(finished) == 2
     assert all(0.0 <= t.value <= 1.0 for t in finished if t.value is not None)
+    # The study is over: the worker (a child process, writing to the terminal itself) scored
+    # its best configuration on the locked test set.
+    printed = capfd.readouterr()
+    assert "the study is over: retraining trial #" in printed.out + printed.err
+    assert "final score: test DICE " in printed.out + printed.err
+    assert load_final_score(study) is not None
 
     finished_again = runner.invoke(app, ["worker", "tiny", "--storage", storage])
     assert finished_again.exit_code == 0
-    assert "0 trial(s) run" in finished_again.output
+    assert "0 trial(s) run; the study is already over" in finished_again.output
 
     replay = runner.invoke(app, ["trial", "replay", "tiny", "0", "--storage", storage, "--format", "json"])
     assert replay.exit_code == 0, replay.output
@@ -112,9 +120,11 @@ def test_create_worker_replay_end_to_end(tmp_path: Path) -> None:
 
 def test_demo_runs_and_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    first = runner.invoke(app, ["demo", "--n-trials", "2"])
+    first = runner.invoke(app, ["demo", "--n-trials", "2", "--final-seeds", "1"])
     assert first.exit_code == 0, first.output
     assert "Best trial of study 'demo'" in first.output
+    assert "Final score: retraining trial #" in first.stderr  # progress on stderr
+    assert "test_dice" in first.stdout and "hpo study finalize" not in first.stdout  # scored: no hint
     assert "optuna-dashboard 'sqlite:///hpo.db' --artifact-dir 'hpo-artifacts'" in first.output
     assert (tmp_path / "hpo.db").exists()
 
@@ -137,7 +147,7 @@ def test_ctrl_c_requeues_the_running_trial(tmp_path: Path) -> None:
     tiny = space.read_text().replace("steps_per_epoch = 2", "steps_per_epoch = 40")
     space.write_text(tiny.replace("max_epochs = 2", "max_epochs = 50").replace("patience = 2", "patience = 50"))
     create = ["study", "create", "c", "--storage", storage, "--data", "synthetic:12", "--space", str(space),
-              "--n-trials", "1", "--val-fraction", "0.25"]  # fmt: skip
+              "--n-trials", "1", "--val-fraction", "0.25", "--final-seeds", "0"]  # fmt: skip
     assert runner.invoke(app, create).exit_code == 0
     log = tmp_path / "worker.log"
     with log.open("w") as sink:
@@ -180,7 +190,7 @@ def test_worker_processes_are_recycled(tmp_path: Path) -> None:
     storage = _storage(tmp_path)
     space = write_tiny_space(tmp_path)
     create = ["study", "create", "r", "--storage", storage, "--data", "synthetic:12", "--space", str(space),
-              "--n-trials", "3", "--val-fraction", "0.25"]  # fmt: skip
+              "--n-trials", "3", "--val-fraction", "0.25", "--final-seeds", "0"]  # fmt: skip
     assert runner.invoke(app, create).exit_code == 0
     result = runner.invoke(app, ["worker", "r", "--storage", storage, "--recycle-after", "1"])
     assert result.exit_code == 0, result.output

@@ -12,7 +12,14 @@ from typer.testing import CliRunner
 from hpo.cli import app
 from hpo.report import build_report
 from hpo.results.studies import best_row, read_study
-from hpo.study.finalize import FINAL_ATTRIBUTE, FinalScore, finalize, load_final_score
+from hpo.study.finalize import (
+    FINAL_ATTRIBUTE,
+    FinalScore,
+    final_score_due,
+    finalize,
+    finalize_when_over,
+    load_final_score,
+)
 from hpo.study.presets import make_spec
 from hpo.study.run import create_study, open_study, run_trials
 from objectives.data import parse_source
@@ -81,3 +88,24 @@ def test_a_study_without_a_test_set_has_no_final_score(storage: str) -> None:
     assert result.stderr.startswith("error: study 'untested' has no locked test set")
     report = build_report(storage, "untested", Path("/nonexistent"))
     assert "no locked test set" in report.summary[0]
+
+
+def test_the_final_score_is_computed_once_when_the_study_is_over(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'auto.db'}"
+    spec, _ = make_spec(parse_source("synthetic:16"), tiny_space(), n_trials=2, val_fraction=0.25, final_seeds=1)
+    create_study(url, "auto", spec)
+    assert run_trials(open_study(url, "auto"), max_trials=1) == 1
+    assert finalize_when_over(open_study(url, "auto")) is None  # one trial still to run
+    run_trials(open_study(url, "auto"))
+    started: list[tuple[int, int]] = []
+    score = finalize_when_over(open_study(url, "auto"), on_start=lambda trial, seeds: started.append((trial, seeds)))
+    assert score is not None and len(score.seeds) == 1
+    assert started == [(score.trial, 1)]
+    assert load_final_score(read_study(url, "auto")) == score
+    assert finalize_when_over(open_study(url, "auto")) is None  # done already: not retrained
+
+
+def test_a_study_that_asks_for_no_final_score_gets_none_automatically(storage: str) -> None:
+    handle = open_study(storage, "untested")  # no test set
+    assert handle.spec.final_seeds == 3 and not final_score_due(handle)
+    assert finalize_when_over(handle) is None

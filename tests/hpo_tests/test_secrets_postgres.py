@@ -55,7 +55,19 @@ def test_no_secret_in_any_output_study_artifact_report_or_log(postgres_url: str,
         outputs.append(result.output)
 
     space = write_tiny_space(tmp_path)
-    run("study", "create", "secret", "--data", "synthetic:12", "--space", str(space), "--n-trials", "2")
+    run(
+        "study",
+        "create",
+        "secret",
+        "--data",
+        "synthetic:12",
+        "--space",
+        str(space),
+        "--n-trials",
+        "2",
+        "--final-seeds",
+        "1",
+    )
     worker = subprocess.run(
         [sys.executable, "-m", "hpo", "worker", "secret", "--processes", "1"],
         env={**os.environ, **env},

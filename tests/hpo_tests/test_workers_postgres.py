@@ -29,7 +29,7 @@ def _create(url: str, tmp_path: Path, n_trials: int, steps: int = 2, epochs: int
     result = CliRunner().invoke(
         app,
         ["study", "create", "shared", "--storage", url, "--data", "synthetic:12", "--space", str(space),
-         "--n-trials", str(n_trials), "--val-fraction", "0.25", "--pruner", "none"],
+         "--n-trials", str(n_trials), "--val-fraction", "0.25", "--pruner", "none", "--final-seeds", "0"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
 

@@ -1,0 +1,108 @@
+"""Time budgets: parsing ``--time-budget``, and a study that stops starting trials when time is spent."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import optuna
+import pytest
+from typer.testing import CliRunner
+
+from hpo.cli import app
+from hpo.study.budget import count_trials, format_duration, parse_duration
+from hpo.study.presets import make_spec
+from hpo.study.run import create_study, open_study, run_trials, study_over
+from hpo.study.spec import StudySpec
+from objectives.data import parse_source
+from tests.tiny import tiny_space, write_tiny_space
+
+runner = CliRunner()
+START = datetime(2026, 1, 1, 12, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90", 90.0), ("90s", 90.0), ("45m", 2700.0), ("2h", 7200.0), ("1h30m", 5400.0), ("1.5h", 5400.0),
+     (" 2H ", 7200.0), ("1d", 86400.0), ("0.5", 0.5)],
+)  # fmt: skip
+def test_durations_parse(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "soon", "2 hours", "h", "-1h", "0", "0m", "1h30", "1x"])
+def test_bad_durations_are_refused_with_an_example(text: str) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("seconds", [1, 59, 60, 90, 3600, 5400, 7322])
+def test_formatted_durations_read_back(seconds: int) -> None:
+    assert parse_duration(format_duration(seconds)) == seconds
+
+
+def _spec(n_trials: int, time_budget_s: float | None) -> StudySpec:
+    spec, _ = make_spec(
+        parse_source("synthetic:8"), tiny_space(), n_trials=n_trials, time_budget_s=time_budget_s, final_seeds=0
+    )
+    return spec
+
+
+def _finished_trial(start_minute: float, minutes: float) -> optuna.trial.FrozenTrial:
+    begun = START + timedelta(minutes=start_minute)
+    return optuna.trial.FrozenTrial(
+        number=0, trial_id=0, state=optuna.trial.TrialState.COMPLETE, value=0.5, values=None,
+        datetime_start=begun, datetime_complete=begun + timedelta(minutes=minutes), params={}, distributions={},
+        user_attrs={}, system_attrs={}, intermediate_values={},
+    )  # fmt: skip
+
+
+def test_time_counts_from_the_first_trial_and_leaves_room_for_a_typical_one() -> None:
+    spec = _spec(100, time_budget_s=3600)
+    study = optuna.create_study(direction="maximize")
+    fresh = count_trials(study, spec, now=START)
+    assert (fresh.time_left_s, fresh.room, fresh.done) == (3600, True, False)  # no trial yet: the clock waits
+    for begun, minutes in ((0, 10), (10, 20), (30, 10)):  # median length 10 minutes
+        study.add_trial(_finished_trial(begun, minutes))
+    at_45 = count_trials(study, spec, now=START + timedelta(minutes=45))
+    assert at_45.typical_trial_s == 600 and at_45.time_left_s == 900
+    assert at_45.room and not at_45.done
+    at_51 = count_trials(study, spec, now=START + timedelta(minutes=51))  # 9 minutes left: a trial would not fit
+    assert at_51.out_of_time and at_51.done and not at_51.room
+    no_budget = count_trials(study, _spec(100, None), now=START + timedelta(days=9))
+    assert no_budget.time_left_s is None and not no_budget.done
+
+
+def test_a_spent_time_budget_ends_the_study(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    # The first trial always starts; no trial lasts less than a millisecond, so none follows it.
+    create_study(url, "t", _spec(1000, time_budget_s=0.001))
+    handle = open_study(url, "t")
+    assert run_trials(handle) == 1
+    assert study_over(handle)
+    assert run_trials(open_study(url, "t")) == 0
+
+
+def test_the_cli_takes_a_time_budget(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'c.db'}"
+    base = [
+        "study",
+        "create",
+        "--storage",
+        storage,
+        "--data",
+        "synthetic:12",
+        "--space",
+        str(write_tiny_space(tmp_path)),
+    ]
+    created = runner.invoke(app, [*base[:2], "timed", *base[2:], "--time-budget", "1h30m"])
+    assert created.exit_code == 0, created.output
+    assert "1000 trials or 1h30m, whichever ends first" in created.stdout
+    spec = open_study(storage, "timed").spec
+    assert (spec.time_budget_s, spec.n_trials) == (5400, 1000)  # time alone decides
+    both = runner.invoke(app, [*base[:2], "both", *base[2:], "--time-budget", "2h", "--n-trials", "8"])
+    assert both.exit_code == 0 and "8 trials or 2h, whichever ends first" in both.stdout
+    refused = runner.invoke(app, [*base[:2], "bad", *base[2:], "--time-budget", "soon"])
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("error: 'soon' is not a duration; write e.g. 90s, 45m, 2h or 1h30m")
+    assert "Traceback" not in refused.output
