@@ -129,6 +129,10 @@ class SearchSpace:
     def from_dict(cls, data: Mapping[str, Any]) -> SearchSpace:
         return cls.default().with_overrides(data)
 
+    def fixed_values(self) -> dict[str, Scalar]:
+        """The parameters this space does not tune, with their values (trials do not record them)."""
+        return {name: d.value for name, d in self.distributions.items() if isinstance(d, Fixed)}
+
     def grid(self) -> dict[str, list[Scalar]]:
         """Choices per parameter, for Optuna's GridSampler; ranges cannot be gridded."""
         grid: dict[str, list[Scalar]] = {}

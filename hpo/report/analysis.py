@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from objectives.space import PARAMETERS
 __all__ = [
     "BASELINE_FACTOR",
     "NOT_SAMPLED",
+    "RUN_HEADERS",
     "ParameterTable",
     "PruningSavings",
     "TableRow",
@@ -26,7 +27,9 @@ __all__ = [
     "factor_tables",
     "format_value",
     "parameter_table",
+    "pruned_summary",
     "pruning_savings",
+    "run_rows",
     "quantile_bins",
     "summary",
     "tuned_parameters",
@@ -232,6 +235,85 @@ def factor_tables(records: Sequence[TrialRecord]) -> tuple[ParameterTable, ...]:
         rows = [_row(str(record.attrs.get("setting", record.number)), [record]) for record in trials]
         tables.append(ParameterTable(factor, False, (*first, *rows)))
     return tuple(tables)
+
+
+RUN_HEADERS = (
+    "trial",
+    "batch size",
+    "epochs",
+    "augmentation",
+    "train acc",
+    "val acc",
+    "DICE",
+    "run time (s)",
+    "early stop (epoch)",
+)
+
+
+def _augmentation(params: Mapping[str, Any]) -> str:
+    """A run's augmentation in the researchers' words, e.g. ``rotation 90, shift 0.3, flips H+V``."""
+    if not params.get("augment", True):
+        return "off"
+    parts = []
+    if params.get("rotation"):
+        parts.append(f"rotation {format_value(params['rotation'])}")
+    shifts = {format_value(params.get("width_shift", 0.0)), format_value(params.get("height_shift", 0.0))}
+    if shifts != {"0"} and shifts != {"0.0"}:
+        parts.append(f"shift {'/'.join(sorted(shifts))}")
+    for name in ("shear", "zoom", "elastic"):
+        if params.get(name):
+            parts.append(f"{name} {format_value(params[name])}")
+    flips = "+".join(flip for flip, key in (("H", "horizontal_flip"), ("V", "vertical_flip")) if params.get(key))
+    if flips:
+        parts.append(f"flips {flips}")
+    return ", ".join(parts) or "on, no movement"
+
+
+def _number(value: Any, digits: int) -> str:
+    return "–" if value is None else f"{float(value):.{digits}f}"
+
+
+def run_rows(records: Sequence[TrialRecord], fixed: Mapping[str, Any]) -> tuple[tuple[str, ...], ...]:
+    """The table of runs: one row per completed trial, highest validation DICE first (`RUN_HEADERS`).
+
+    Args:
+        records: the study's trials; only completed ones get a row.
+        fixed: the space's fixed values, for settings a trial did not sample.
+    """
+    completed = [record for record in records if record.state == COMPLETE and record.value is not None]
+    rows = []
+    for record in sorted(completed, key=lambda r: (-(r.value or 0.0), r.number)):
+        params = {**fixed, **record.params}
+        ran, planned = record.attrs.get("epochs_run"), params.get("max_epochs")
+        epochs = f"{ran} of {planned}" if ran is not None and planned is not None else str(ran or planned or "–")
+        stopped = record.attrs.get("early_stopping_epoch")
+        rows.append(
+            (
+                f"#{record.number}",
+                str(params.get("batch_size", "–")),
+                epochs,
+                _augmentation(params),
+                _number(record.attrs.get("train_accuracy"), 3),
+                _number(record.attrs.get("val_accuracy"), 3),
+                _number(record.value, 4),
+                _number(record.wall_time_s, 1),
+                "–" if stopped is None else str(stopped),
+            )
+        )
+    return tuple(rows)
+
+
+def pruned_summary(records: Sequence[TrialRecord]) -> str | None:
+    """One sentence on the pruned trials: how many, when they were stopped, at what DICE."""
+    pruned = sorted((r for r in records if r.state == PRUNED), key=lambda r: r.number)
+    if not pruned:
+        return None
+    each = [
+        f"#{record.number} after {record.pruned_at_epoch} epoch(s)"
+        + (f" at DICE {record.intermediate[max(record.intermediate)]:.3f}" if record.intermediate else "")
+        for record in pruned
+    ]
+    return f"{len(pruned)} pruned trial(s), stopped when they trailed the others: {'; '.join(each)}."
 
 
 def pruning_savings(records: Sequence[TrialRecord], default_max_epochs: int | None = None) -> PruningSavings:

@@ -20,7 +20,9 @@ from hpo.report.analysis import (
     factor_tables,
     format_value,
     parameter_table,
+    pruned_summary,
     pruning_savings,
+    run_rows,
     summary,
     tuned_parameters,
     worst,
@@ -143,6 +145,13 @@ def _plots(
 ) -> tuple[ReportImage, ...]:
     completed = sum(record.state == COMPLETE for record in records)
     tuned = tuned_parameters(records, states=(COMPLETE,))
+    # An axis for a parameter some trials never sampled (augmentation ranges of runs without
+    # augmentation) would label those trials "None"; such parameters are left out of the plot.
+    sampled_by_all = [name for name in tuned if all(name in r.params for r in records if r.state == COMPLETE)]
+    left_out = sorted(set(tuned) - set(sampled_by_all))
+    parallel_note = "Each line is a completed trial, coloured by validation DICE." + (
+        f" Left out, as not every trial sampled them: {', '.join(left_out)}." if left_out else ""
+    )
     return (
         _plot(
             "history.png",
@@ -171,13 +180,13 @@ def _plots(
         _plot(
             "parallel.png",
             "Parallel coordinates",
-            "Each line is a completed trial, coloured by validation DICE.",
+            parallel_note,
             None
-            if completed >= 2 and tuned
-            else "Needs at least two completed trials and a parameter that varied among them.",
+            if completed >= 2 and sampled_by_all
+            else "Needs at least two completed trials and a parameter that they all sampled and that varied.",
             plots.parallel_coordinate_png,
             study,
-            tuned,
+            sampled_by_all,
         ),
     )
 
@@ -255,6 +264,8 @@ def build_report(storage_url: str, name: str, artifact_dir: Path) -> StudyReport
         plots=_plots(study, records, importances, importance_note),
         predictions=_predictions(study, storage_url, artifact_dir, records),
         factors=factor_tables(records),
+        runs=run_rows(records, spec.space.fixed_values()),
+        pruned=pruned_summary(records),
     )
 
 

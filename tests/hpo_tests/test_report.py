@@ -17,8 +17,10 @@ from hpo.report.analysis import (
     NOT_SAMPLED,
     factor_tables,
     parameter_table,
+    pruned_summary,
     pruning_savings,
     quantile_bins,
+    run_rows,
     tuned_parameters,
 )
 from hpo.report.plots import importances_png, intermediate_curves_png
@@ -137,6 +139,29 @@ def test_pruning_savings_on_a_hand_example() -> None:
     assert (unknown.epochs_saved, unknown.unknown) == (15, 1)
 
 
+def test_the_table_of_runs_lists_completed_trials_best_first_in_the_researchers_terms() -> None:
+    attrs = {"epochs_run": 7, "train_accuracy": 0.91, "val_accuracy": 0.9, "early_stopping_epoch": 7}
+    records = [
+        TrialRecord(0, "COMPLETE", 0.81, {"batch_size": 8, "augment": False}, {"epochs_run": 10}, **_ran(60)),
+        TrialRecord(1, "COMPLETE", 0.93, {"batch_size": 16, "rotation": 90.0, "width_shift": 0.3}, attrs, **_ran(30)),
+        TrialRecord(2, "PRUNED", None, {"batch_size": 32}, intermediate={0: 0.4, 1: 0.45}),
+        TrialRecord(3, "FAIL", None, {"batch_size": 32}),
+    ]
+    fixed = {"max_epochs": 10, "height_shift": 0.3, "shear": 0.0, "vertical_flip": True, "augment": True}
+
+    rows = run_rows(records, fixed)
+
+    assert [row[0] for row in rows] == ["#1", "#0"]  # completed only, highest DICE first
+    assert rows[0] == ("#1", "16", "7 of 10", "rotation 90, shift 0.3, flips V", "0.910", "0.900", "0.9300",
+                       "30.0", "7")  # fmt: skip
+    assert rows[1][2:4] == ("10 of 10", "off") and rows[1][-1] == "–"
+    assert (
+        pruned_summary(records)
+        == "1 pruned trial(s), stopped when they trailed the others: #2 after 2 epoch(s) at DICE 0.450."
+    )
+    assert pruned_summary(records[:2]) is None
+
+
 def test_renderers_escape_text_and_note_missing_images() -> None:
     report = StudyReport(
         study_name="<lungs|v2>",
@@ -215,6 +240,13 @@ def test_report_command_writes_html_and_markdown(written: tuple[Path, str, str])
         assert "need at least 5 completed trials" in text  # importances are skipped with a note
         assert "Predictions of the best trial" in text and "Predictions of the worst trial" in text
     assert page.count("<img ") == 5  # history, epochs, parallel coordinates, best and worst predictions
+    for text in (page, markdown):  # results first: runs, their pictures, then analysis and setup
+        order = [text.index(heading) for heading in ("Runs", "Predictions of the best", "Results by parameter",
+                                                     "Optimisation", "Search space")]  # fmt: skip
+        assert order == sorted(order)
+        assert "1 pruned trial(s), stopped when they trailed the others: #3 after 1 epoch(s) at DICE 0.010." in text
+    runs = page[page.index("<h2>Runs</h2>") : page.index("<h2>Predictions</h2>")]
+    assert runs.count("<tr>") == 1 + 3  # the header and one row per completed trial
 
 
 def test_html_loads_nothing_from_elsewhere(written: tuple[Path, str, str]) -> None:
