@@ -124,6 +124,8 @@ class LungObjective:
 
     def __call__(self, trial: optuna.trial.Trial) -> float:
         import optuna
+
+        import_keras()  # first, so that Keras (and its backend) load quietly
         from optuna_integration import KerasPruningCallback
 
         seed = self.base_seed + trial.number

@@ -14,7 +14,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ["KERAS_HOME"] = str(_SCRATCH / "keras")
 os.environ["HPO_CACHE_DIR"] = str(_SCRATCH / "cache")
 os.environ["MPLBACKEND"] = "Agg"
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 for variable in ("HPO_STORAGE", "HPO_ARTIFACTS", "MDAI_TOKEN"):
     os.environ.pop(variable, None)
 

@@ -37,14 +37,22 @@ def root(
         Backend | None,
         typer.Option("--backend", envvar="KERAS_BACKEND", help=f"Keras backend (default: {DEFAULT_BACKEND})."),
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Also show Optuna's own log (a line per study and trial event).")
+    ] = False,
 ) -> None:
     """Tune a lung-segmentation U-Net on chest X-rays with Optuna.
 
     Start with [bold]hpo demo[/]: a small study on synthetic chest X-rays, stored in ./hpo.db.
     """
+    import optuna
+
     from objectives.keras_setup import configure_backend
 
     configure_backend(backend.value if backend else None)
+    # lung-hpo prints its own line per trial and keeps progress on stderr; Optuna's INFO lines
+    # would repeat them and break through the live progress display.
+    optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
 
 
 app.command("dashboard")(report.dashboard)

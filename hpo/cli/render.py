@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -27,21 +28,53 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+def _show(
+    console: Console,
+    title: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    wide: Sequence[str] = (),
+    numeric: Sequence[str] = (),
+) -> None:
+    """A table: drawn by Rich on a terminal; tab-separated lines, a header first, when piped.
+
+    Piped output is for ``cut``, ``sort`` and spreadsheets: nothing wraps or is cut at 80
+    columns, and the title goes to stderr so that stdout holds the data alone.
+
+    Args:
+        wide: headers of columns that may fold on a terminal (long names, parameters); the
+            others never wrap, so numbers stay whole.
+        numeric: headers of right-aligned columns.
+    """
+    if not console.is_terminal:
+        if title:
+            Console(stderr=True, markup=False, highlight=False, soft_wrap=True).print(title)
+        for line in (headers, *rows):
+            typer.echo("\t".join(" ".join(str(cell).replace("\t", " ").split("\n")) for cell in line))
+        return
+    table = Table(title=title or None, box=box.SIMPLE_HEAD)
+    for header in headers:
+        if header in wide:
+            table.add_column(header, overflow="fold", ratio=1)
+        else:
+            table.add_column(header, no_wrap=True, justify="right" if header in numeric else "left")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
 def print_record(record: dict[str, Any], output: OutputFormat, console: Console, title: str) -> None:
     """Prints one record: JSON on one line, or a two-column table with params flattened."""
     if output is OutputFormat.json:
         typer.echo(json.dumps(record, default=str))
         return
-    table = Table(title=title, show_header=True)
-    table.add_column("field")
-    table.add_column("value", overflow="fold")
+    rows = []
     for key, value in record.items():
         if key == "params":
-            for name, param in value.items():
-                table.add_row(f"param {name}", _cell(param))
+            rows += [(f"param {name}", _cell(param)) for name, param in value.items()]
         else:
-            table.add_row(key, _cell(value))
-    console.print(table)
+            rows.append((key, _cell(value)))
+    _show(console, title, ("field", "value"), rows, wide=("value",))
 
 
 def print_studies(rows: Sequence[dict[str, Any]], output: OutputFormat, console: Console) -> None:
@@ -52,17 +85,14 @@ def print_studies(rows: Sequence[dict[str, Any]], output: OutputFormat, console:
     if not rows:
         console.print("No studies in this storage.")
         return
-    table = Table(title="Studies", box=box.SIMPLE_HEAD)
-    table.add_column("study", overflow="fold")
-    for column in ("finished\n/budget", "running", "failed", "best DICE\n(trial)", "sampler", "pruner"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("data", overflow="fold", ratio=1)
+    headers = ("study", "finished\n/budget", "running", "failed", "best DICE\n(trial)", "sampler", "pruner", "data")
+    cells = []
     for row in rows:
         budget = "?" if row["budget"] is None else row["budget"]
         top = "—" if row["best_dice"] is None else f"{row['best_dice']:.4f} #{row['best_trial']}"
-        cells = [row["study"], f"{row['finished']}/{budget}", row["running"], row["failed"], top]
-        table.add_row(*(_cell(value) for value in [*cells, row["sampler"], row["pruner"], row["data"]]))
-    console.print(table)
+        values = [row["study"], f"{row['finished']}/{budget}", row["running"], row["failed"], top]
+        cells.append([_cell(value) for value in [*values, row["sampler"], row["pruner"], row["data"]]])
+    _show(console, "Studies", headers, cells, wide=("study", "data"))
 
 
 def print_trials(rows: Sequence[dict[str, Any]], output: OutputFormat, console: Console, title: str) -> None:
@@ -70,29 +100,30 @@ def print_trials(rows: Sequence[dict[str, Any]], output: OutputFormat, console: 
     if output is OutputFormat.json:
         typer.echo(json.dumps(list(rows), default=str, allow_nan=False))
         return
-    table = Table(title=title, box=box.SIMPLE_HEAD)
-    for column in ("#", "state", "DICE", "train\nacc", "val\nacc", "wall\ns", "pruned\nat"):
-        table.add_column(column, no_wrap=True, justify="right" if column != "state" else "left")
-    table.add_column("params / failure", overflow="fold", ratio=1)
+    headers = ("#", "state", "DICE", "train\nacc", "val\nacc", "wall\ns", "pruned\nat", "params / failure")
+    cells = []
     for row in rows:
         notes = [", ".join(f"{key}={_cell(value)}" for key, value in row["params"].items())]
         if row["failure"]:
             notes.append(row["failure"])
-        table.add_row(
-            str(row["number"]),
-            row["state"],
-            *(_metric(row[key]) for key in ("dice", "train_accuracy", "val_accuracy")),
-            "—" if row["wall_time_s"] is None else f"{row['wall_time_s']:.1f}",
-            _cell(row["pruned_at_epoch"]),
-            "\n".join(note for note in notes if note),
+        cells.append(
+            (
+                str(row["number"]),
+                row["state"],
+                *(_metric(row[key]) for key in ("dice", "train_accuracy", "val_accuracy")),
+                "—" if row["wall_time_s"] is None else f"{row['wall_time_s']:.1f}",
+                _cell(row["pruned_at_epoch"]),
+                "\n".join(note for note in notes if note),
+            )
         )
-    console.print(table)
+    numeric = [header for header in headers if header not in ("state", "params / failure")]
+    _show(console, title, headers, cells, wide=("params / failure",), numeric=numeric)
 
 
 def print_predictions(
     report: PredictionReport, skipped: Sequence[Skipped], output: OutputFormat, console: Console
 ) -> None:
-    """`hpo predict`: each mask written, with its input's size and lung fraction."""
+    """`hpo predict`: each input with the mask and overlay written for it."""
     if output is OutputFormat.json:
         written = [
             {
@@ -108,12 +139,21 @@ def print_predictions(
         reasons = [{"input": entry.item, "reason": entry.reason} for entry in skipped]
         typer.echo(json.dumps({"written": written, "skipped": reasons}))
         return
-    table = Table(title=f"{len(report.written)} mask(s) written")
-    for column in ("input", "size (w x h)", "lung", "mask"):
-        table.add_column(column, overflow="fold")
-    for item in report.written:
-        table.add_row(str(item.source), f"{item.size[1]}x{item.size[0]}", f"{item.lung_fraction:.1%}", str(item.mask))
-    console.print(table)
+    rows = [
+        (_path(item.source), f"{item.size[1]}x{item.size[0]}", f"{item.lung_fraction:.1%}", _path(item.mask),
+         _path(item.overlay))
+        for item in report.written
+    ]  # fmt: skip
+    headers = ("input", "size (w x h)", "lung", "mask", "overlay")
+    _show(console, f"{len(report.written)} mask(s) written", headers, rows, wide=("input", "mask", "overlay"))
+
+
+def _path(path: Path) -> str:
+    """A path as short as it can be: relative to the working folder when it lies inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _cell(value: Any) -> str:

@@ -82,7 +82,7 @@ class StudySpec:
         """The study's budgets in words, e.g. ``20 trials`` or ``1000 trials or 2h, whichever ends first``."""
         from hpo.study.budget import format_duration
 
-        trials = f"{self.n_trials} trials"
+        trials = f"{self.n_trials} trial{'' if self.n_trials == 1 else 's'}"
         if self.time_budget_s is None:
             return trials
         return f"{trials} or {format_duration(self.time_budget_s)}, whichever ends first"

@@ -61,8 +61,8 @@ def start_workers(name: str, storage_url: str, artifact_dir: Path, options: Work
     if options.in_process or single:
         try:
             outcome = run_worker(
-                name, storage_url, artifact_dir, options.timeout, console, options.heartbeat,
-                options.recycle_after or None, options.max_wait,
+                name, storage_url, artifact_dir, options.timeout, error_console, options.heartbeat,
+                options.recycle_after or None, options.max_wait, results=console,
             )  # fmt: skip
         except WorkerStopped as stopped:
             error_console.print(str(stopped))

@@ -97,6 +97,7 @@ def run_worker(
     heartbeat: Heartbeat = Heartbeat(),
     max_trials: int | None = None,
     max_wait: float | None = None,
+    results: Console | None = None,
 ) -> WorkerOutcome:
     """Runs trials of study ``name`` in this process until finished trials fill its budget.
 
@@ -104,6 +105,9 @@ def run_worker(
     Ctrl-C and SIGTERM fail the running trial, queue its parameters again and raise `WorkerStopped`.
 
     Args:
+        console: progress, one line per trial (stderr in the CLI).
+        results: the study's final score when this worker computes it (stdout); ``console``
+            when not given.
         max_trials: train at most this many here; the outcome says whether to start afresh.
         max_wait: see `hpo.study.run.run_trials`.
     """
@@ -140,7 +144,7 @@ def run_worker(
                 max_wait=max_wait,
                 on_wait=waiting,
             )
-            _finalize_when_over(handle, console)
+            _finalize_when_over(handle, console, results or console)
     except TrialInterrupted as interrupt:
         signum = received[0] if received else signal.SIGINT
         what = (
@@ -176,7 +180,7 @@ def run_worker(
     return WorkerOutcome(trained, recycle=at_limit and not out_of_time and not study_over(handle))
 
 
-def _finalize_when_over(handle: StudyHandle, console: Console) -> None:
+def _finalize_when_over(handle: StudyHandle, console: Console, results: Console) -> None:
     """Once the study is over, computes its final score here unless another worker does (see `finalize_when_over`)."""
 
     def starting(trial: int, seeds: int) -> None:
@@ -190,7 +194,7 @@ def _finalize_when_over(handle: StudyHandle, console: Console) -> None:
 
     score = finalize_when_over(handle, on_start=starting, on_seed=seed_done)
     if score is not None:
-        console.print(f"[{os.getpid()}] final score: {score.summary()}")
+        results.print(f"Final score of study {handle.study.study_name!r}: {score.summary()}")
 
 
 def _storage_cause(error: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseException | None:

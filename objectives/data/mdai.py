@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import io
 import os
 import re
 import sys
@@ -140,6 +141,12 @@ def download_project(project_id: str, domain: str, token: str, dest: Path) -> Pa
     return Path(project.annotations_fp)
 
 
+def _silenced() -> contextlib.redirect_stdout[io.StringIO]:
+    """Swallows what mdai prints while it parses and draws (label lists, one "Number of
+    annotations" line per image): the user sees lung-hpo's own summary of the data instead."""
+    return contextlib.redirect_stdout(io.StringIO())
+
+
 def _rasterise(
     mdai: ModuleType,
     dataset: Any,
@@ -160,7 +167,7 @@ def _rasterise(
         view = copy.copy(dataset)
         view.image_ids = [image_id]
         view.imgs_anns_dict = {image_id: drawn}
-        with contextlib.redirect_stdout(sys.stderr):
+        with _silenced():
             layers, _ = mdai.visualize.load_mask(image_id, view)
         if layers.shape[:2] != shape:
             raise ValueError(f"mdai drew a {layers.shape[:2]} mask for a {shape} image")
@@ -178,7 +185,7 @@ def _open_project(paths: ExportPaths, label_ids: tuple[str, ...]) -> tuple[Any, 
     """Parses the export with mdai and selects the lung labels on it."""
     mdai = _import_mdai()
     try:
-        with contextlib.redirect_stdout(sys.stderr):
+        with _silenced():
             project = mdai.preprocess.Project(annotations_fp=str(paths.annotations), images_dir=str(paths.images_dir))
         labels = {
             str(label["id"]): label for group in project.get_label_groups() for label in group.get_data()["labels"]
@@ -219,7 +226,8 @@ def _usable_annotations(
         dataset.all_annotations = usable
         if not usable:
             continue
-        dataset.prepare()
+        with _silenced():
+            dataset.prepare()
         for image_id in dataset.get_image_ids():
             found = dataset.get_annotations_by_image_id(image_id)
             annotated.setdefault(image_id, []).append((dataset, found))

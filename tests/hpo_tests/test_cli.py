@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from hpo.cli import app
 from hpo.study.finalize import load_final_score
+from tests.terminal import NOISE
 from tests.tiny import write_tiny_space
 
 runner = CliRunner()
@@ -101,8 +102,8 @@ def test_create_worker_replay_end_to_end(tmp_path: Path, capfd: pytest.CaptureFi
     # The study is over: the worker (a child process, writing to the terminal itself) scored
     # its best configuration on the locked test set.
     printed = capfd.readouterr()
-    assert "the study is over: retraining trial #" in printed.out + printed.err
-    assert "final score: test DICE " in printed.out + printed.err
+    assert "the study is over: retraining" in printed.err  # progress
+    assert "Final score of study 'tiny': test DICE " in printed.out  # the result
     assert load_final_score(study) is not None
 
     finished_again = runner.invoke(app, ["worker", "tiny", "--storage", storage])
@@ -184,6 +185,10 @@ def test_ctrl_c_requeues_the_running_trial(tmp_path: Path) -> None:
     (queued,) = [t for t in trials.values() if t.state == optuna.trial.TrialState.WAITING]
     assert queued.user_attrs["retry_of"] == interrupted
     assert queued.system_attrs["fixed_params"] == trials[interrupted].params
+    # What the terminal showed: one line saying what was re-queued, no traceback, no library log.
+    shown = log.read_text()
+    assert shown.count(f"stopped by SIGINT: trial #{interrupted} failed and its parameters are queued again") == 1
+    assert not NOISE.search(shown), shown
 
 
 def test_worker_processes_are_recycled(tmp_path: Path) -> None:

@@ -76,6 +76,13 @@ def test_study_show(tiny: TinyStudy) -> None:
     table = _run(tiny, "study", "show", "tiny")
     assert table.exit_code == 0, table.output
     assert "COMPLETE" in table.output and "FAIL" in table.output
+    # Piped (as here), the table is tab-separated lines, a header first: no wrapping at 80
+    # columns, no number cut in two; its title goes to stderr.
+    header, *lines = table.stdout.splitlines()
+    assert header.split("\t")[:3] == ["#", "state", "DICE"]
+    assert len(lines) == TRIALS + 1 and all(len(line.split("\t")) == len(header.split("\t")) for line in lines)
+    assert "learning_rate=" in lines[0].split("\t")[-1]  # every parameter whole, in the last column
+    assert "Trials of study" in table.stderr and "Trials of study" not in table.stdout
     shown = json.loads(_run(tiny, "study", "show", "tiny", "--format", "json").stdout)
     assert [trial["state"] for trial in shown] == ["COMPLETE"] * TRIALS + ["FAIL"]
     assert shown[-1]["failure"] == "ValueError: out of memory"
@@ -162,6 +169,12 @@ def test_exported_model_predicts_masks_at_the_original_size(tiny: TinyStudy, mod
             assert set(np.unique(np.asarray(mask))) <= {0, 255}
         with Image.open(out / f"{stem}_overlay.png") as picture:
             assert picture.size == (width, height) and picture.mode == "RGB"
+    # The table names every file written for each input: its mask and its overlay.
+    listed = runner.invoke(app, ["predict", str(model), str(scans / "wide.png"), "--out", str(out)])
+    assert listed.exit_code == 0, listed.output
+    header, row = listed.stdout.splitlines()
+    assert header.split("\t") == ["input", "size (w x h)", "lung", "mask", "overlay"]
+    assert row.split("\t")[3:] == [str(out / "wide_mask.png"), str(out / "wide_overlay.png")]
 
 
 def test_predict_without_usable_input_exits_1(tiny: TinyStudy, model: Path) -> None:
