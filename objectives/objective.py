@@ -97,6 +97,22 @@ def record_result(trial: optuna.trial.Trial, result: TrainResult) -> None:
         trial.set_user_attr(key, value)
 
 
+def _epoch_counter() -> Any:
+    """A Keras callback counting finished epochs; its ``model`` is the model it watches.
+
+    It outlives a run that pruning stopped, so that the pruned trial can still show its model.
+    """
+    keras = import_keras()
+
+    class EpochCounter(keras.callbacks.Callback):  # type: ignore[name-defined]  # a module bound at run time
+        epochs = 0
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            self.epochs = epoch + 1
+
+    return EpochCounter()
+
+
 class LungObjective:
     """Callable objective for `optuna.Study.optimize`; returns validation DICE (maximise).
 
@@ -135,12 +151,18 @@ class LungObjective:
             trial.set_user_attr(key, value)
         # Optuna keeps the rest: run time (start and end), epochs (one DICE reported per epoch,
         # the pruned one included) and the uploaded files (artifact metadata).
+        last = _epoch_counter()
         try:
             config = suggest_config(trial, self.space, seed)
             data = self.data.training_data(config.image_size)
             extra = self.keras_callbacks(trial, config.max_epochs) if self.keras_callbacks else ()
-            model, result = train(config, data, callbacks=[KerasPruningCallback(trial, "val_dice"), *extra])
+            # `last` comes before the pruning callback, which raises at the end of the epoch it prunes.
+            model, result = train(config, data, callbacks=[last, KerasPruningCallback(trial, "val_dice"), *extra])
         except optuna.TrialPruned:
+            # A pruned trial shows why it was stopped: its epochs and its last epoch's predictions.
+            trial.set_user_attr("epochs_run", last.epochs)
+            if self.artifact_store is not None and last.model is not None:
+                self._upload(trial, last.model, data, None)
             raise
         except Exception as error:
             trial.set_user_attr("failure", f"{type(error).__name__}: {error}")
@@ -150,7 +172,8 @@ class LungObjective:
             self._upload(trial, model, data, result)
         return result.val_dice
 
-    def _upload(self, trial: optuna.trial.Trial, model: Any, data: TrainingData, result: TrainResult) -> None:
+    def _upload(self, trial: optuna.trial.Trial, model: Any, data: TrainingData, result: TrainResult | None) -> None:
+        """Uploads the prediction figure, and the model when it beats the study's best (``result``)."""
         shown = slice(0, 4)
         predictions = model.predict(data.val_images[shown], verbose=0)
         scores = metrics.dice_per_image(data.val_masks[shown], predictions)
@@ -163,7 +186,7 @@ class LungObjective:
             figure_path = Path(folder) / FIGURE_ARTIFACT
             figure_path.write_bytes(figure)
             self._attach(trial, figure_path, "image/png")
-            if result.val_dice > best_so_far:
+            if result is not None and result.val_dice > best_so_far:
                 model_path = Path(folder) / MODEL_ARTIFACT
                 model.save(model_path)
                 self._attach(trial, model_path, "application/octet-stream")

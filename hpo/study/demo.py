@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from hpo.results.notes import save_study_note
 from hpo.results.records import finished_trials
 from hpo.study.defaults import DEFAULT_FINAL_SEEDS
 from hpo.study.finalize import finalize_when_over
@@ -48,6 +49,7 @@ def run_demo(
     if n_trials is not None and n_trials > handle.spec.n_trials:
         handle = replace(handle, spec=replace(handle.spec, n_trials=n_trials))
         save_spec(handle.study, handle.spec)
+        save_study_note(handle.study, handle.spec)
     with study_progress(handle.study, handle.spec.n_trials, console) as display:
         run_trials(
             handle,

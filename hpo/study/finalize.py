@@ -136,6 +136,7 @@ def finalize(
     """
     import numpy as np
 
+    from hpo.results.notes import save_study_note
     from hpo.results.records import best, records_of
     from objectives.data import load_native
     from objectives.metrics import bootstrap_interval
@@ -180,6 +181,7 @@ def finalize(
         pixel_accuracy=float(np.mean([values.mean() for values in accuracy])),
     )
     study.set_user_attr(FINAL_ATTRIBUTE, score.to_json())
+    save_study_note(study, spec, score)  # the dashboard shows it on the study's page
     return score
 
 

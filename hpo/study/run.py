@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hpo.results.notes import save_study_note, save_trial_note
 from hpo.results.studies import read_study
 from hpo.study.algorithms import build_pruner, build_sampler
 from hpo.study.budget import TrialCounts, count_trials
@@ -84,6 +85,7 @@ def create_study(
         pruner=build_pruner(spec.pruner),
     )
     save_spec(study, spec)
+    save_study_note(study, spec)
     with warnings.catch_warnings():  # experimental in Optuna 5; it names the objective in the dashboard
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names([METRIC_NAME])
@@ -192,6 +194,8 @@ def run_trials(
         The number of trials this call trained.
     """
 
+    import optuna
+
     study, spec = handle.study, handle.spec
     deadline = None if timeout is None else time.monotonic() + timeout
     lock = StudyLock(handle.storage_url, study.study_name)
@@ -202,7 +206,16 @@ def run_trials(
     def guarded(trial: optuna.trial.Trial) -> float:
         lock.release()  # the trial exists: other workers may count it and start theirs
         current[:] = [trial.number]
-        return objective(trial)
+        try:
+            value = objective(trial)
+        except optuna.TrialPruned:
+            save_trial_note(trial, "PRUNED", None)
+            raise
+        except Exception:
+            save_trial_note(trial, "FAIL", None)
+            raise
+        save_trial_note(trial, "COMPLETE", value)
+        return value
 
     def record_state(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         states.append(trial.state)

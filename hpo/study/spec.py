@@ -121,11 +121,20 @@ class StudySpec:
 
 
 def save_spec(study: optuna.Study, spec: StudySpec) -> None:
-    study.set_user_attr(SPEC_ATTRIBUTE, spec.to_json())
+    """Stores the spec as a system attribute of the study: for lung-hpo's processes to read.
+
+    Not a user attribute: those are what people browse (``optuna studies``, the dashboard's
+    attribute card), and a kilobyte of JSON there hides the rest. People read the spec in the
+    study's dashboard note (`hpo.results.notes`). Optuna exposes study system attributes on its
+    storage only, as optuna-dashboard's own notes use them.
+    """
+    study._storage.set_study_system_attr(study._study_id, SPEC_ATTRIBUTE, spec.to_json())
 
 
 def load_spec(study: optuna.Study) -> StudySpec:
-    text = study.user_attrs.get(SPEC_ATTRIBUTE)
+    """The study's spec; studies created before it moved read it from their user attributes."""
+    stored = study._storage.get_study_system_attrs(study._study_id).get(SPEC_ATTRIBUTE)
+    text = stored if stored is not None else study.user_attrs.get(SPEC_ATTRIBUTE)
     if text is None:
         raise SpecError(
             f"study {study.study_name!r} was not created by lung-hpo (no {SPEC_ATTRIBUTE!r} attribute); "

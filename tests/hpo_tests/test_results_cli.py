@@ -207,7 +207,15 @@ def test_dashboard_serves_trials_and_their_prediction_images(tiny: TinyStudy) ->
     (summary,) = json.loads(body)["study_summaries"]
     assert summary["study_name"] == "tiny"
     status, _, body = _get(wsgi, f"/api/studies/{summary['study_id']}")
-    trials = json.loads(body)["trials"]
+    detail = json.loads(body)
+    # The objective is named, the spec is a readable note rather than a JSON blob among the
+    # attributes, and each trained trial has a note with its results.
+    assert detail["objective_names"] == ["validation DICE"]
+    assert detail["note"]["body"].startswith("## Study tiny")
+    assert "| data | `synthetic:12` |" in detail["note"]["body"] and "| learning_rate | " in detail["note"]["body"]
+    assert not any(attribute["key"].startswith("lung_hpo.spec") for attribute in detail["user_attrs"])
+    trials = detail["trials"]
+    assert all(trial["note"]["body"].startswith("**Validation DICE ") for trial in trials[:TRIALS])
     assert len(trials) == TRIALS + 1
     completed = [trial for trial in trials if trial["state"] == "Complete"]
     assert len(completed) == TRIALS

@@ -45,8 +45,10 @@ def test_fixed_trial_trains_and_records(provider: DataProvider) -> None:
     assert not {"wall_time_s", "pruned_at_epoch", "figure_artifact_id", "model_artifact_id"} & set(attrs)
 
 
-def test_a_trial_below_the_median_is_pruned_at_once(provider: DataProvider) -> None:
+def test_a_trial_below_the_median_is_pruned_at_once(provider: DataProvider, tmp_path: Path) -> None:
+    storage = optuna.storages.InMemoryStorage()
     study = optuna.create_study(
+        storage=storage,
         direction="maximize",
         pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0),
     )
@@ -56,10 +58,15 @@ def test_a_trial_below_the_median_is_pruned_at_once(provider: DataProvider) -> N
         strong.report(1.0, epoch)
     study.tell(strong, 1.0)
 
-    study.optimize(LungObjective(tiny_space(), provider), n_trials=1)
+    store = FileSystemArtifactStore(str(tmp_path))
+    study.optimize(LungObjective(tiny_space(), provider, artifact_store=store), n_trials=1)
     pruned = study.trials[-1]
     assert pruned.state == optuna.trial.TrialState.PRUNED
     assert list(pruned.intermediate_values) == [0]  # training stopped after the first epoch
+    # It shows why: the epochs it ran and its last epoch's predictions (no model: it lost).
+    assert pruned.user_attrs["epochs_run"] == 1
+    uploaded = {meta.filename for meta in get_all_artifact_meta(pruned, storage=storage)}
+    assert uploaded == {"predictions.png"}
 
 
 def test_completed_trials_upload_figure_and_best_model(provider: DataProvider, tmp_path: Path) -> None:
