@@ -14,9 +14,10 @@ from hpo.cli.common import (
     LabelIdOption,
     MdaiDomainOption,
     console,
+    error_console,
     print_error,
 )
-from hpo.cli.render import OutputFormat
+from hpo.cli.render import OutputFormat, show_table
 
 if TYPE_CHECKING:
     from objectives.data import DatasetReport
@@ -58,6 +59,7 @@ def inspect(
     """
     from objectives.data import DataSourceError, inspect_dataset, load_dataset, parse_source
     from objectives.data import write_preview as save_preview
+    from objectives.data.sources import open_file_source
 
     try:
         data_source = parse_source(source, tuple(label_id or ()))
@@ -67,44 +69,41 @@ def inspect(
         dataset = load_dataset(data_source, image_size, keep_unannotated=keep_unannotated, mdai_domain=mdai_domain)
         if preview is not None:
             save_preview(dataset, preview)
+        labels: tuple[str, ...] = ()
+        if data_source.kind.startswith("mdai"):  # which MD.ai labels were taken as lung
+            labels = open_file_source(data_source, mdai_domain=mdai_domain).lung_labels()
     except (DataSourceError, OSError) as error:
         print_error(str(error))
         raise typer.Exit(1) from None
     report = inspect_dataset(dataset)
     if output_format is OutputFormat.json:
-        typer.echo(json.dumps({"source": str(data_source), **report.to_dict()}))
+        typer.echo(json.dumps({"source": str(data_source), "lung_labels": list(labels), **report.to_dict()}))
     else:
-        _print_table(str(data_source), report, preview)
+        _print_table(str(data_source), report, preview, labels)
 
 
-def _print_table(source: str, report: DatasetReport, preview: Path | None) -> None:
-    """Renders the report with rich; kept apart so the command stays a few lines."""
-    from rich.table import Table
-
-    summary = Table(title=f"Data source {source}", show_header=False)
-    summary.add_row("images", str(report.count))
-    summary.add_row("image size", f"{report.image_size} x {report.image_size}")
+def _print_table(source: str, report: DatasetReport, preview: Path | None, labels: tuple[str, ...]) -> None:
+    """The report as two tables: the source's summary, then what was skipped and why."""
+    rows = [("lung labels", ", ".join(labels))] if labels else []
+    rows += [("images", str(report.count)), ("image size", f"{report.image_size} x {report.image_size}")]
     sizes = ", ".join(f"{w}x{h} ({n})" for (h, w), n in report.original_sizes[:5])
     more = len(report.original_sizes) - 5
-    summary.add_row("original sizes (w x h)", sizes + (f", +{more} more" if more > 0 else ""))
+    rows.append(("original sizes (w x h)", sizes + (f", +{more} more" if more > 0 else "")))
     if report.lung_fraction is not None:
         stats = report.lung_fraction
-        summary.add_row(
-            "lung fraction",
-            f"min {stats.min:.1%}  median {stats.median:.1%}  mean {stats.mean:.1%}  max {stats.max:.1%}",
+        rows.append(
+            (
+                "lung fraction",
+                f"min {stats.min:.1%}  median {stats.median:.1%}  mean {stats.mean:.1%}  max {stats.max:.1%}",
+            )
         )
-    summary.add_row("empty masks", str(report.empty_masks))
-    summary.add_row("skipped", str(len(report.skipped)))
+    rows += [("empty masks", str(report.empty_masks)), ("skipped", str(len(report.skipped)))]
     if preview is not None:
-        summary.add_row("preview", str(preview))
-    console.print(summary)
+        rows.append(("preview", str(preview)))
+    show_table(console, f"Data source {source}", ("property", "value"), rows, wide=("value",))
     if report.skipped:
-        skipped = Table(title="Skipped", show_lines=False)
-        skipped.add_column("item", overflow="fold")
-        skipped.add_column("reason", overflow="fold")
-        for entry in report.skipped[:_MAX_SKIPPED_ROWS]:
-            skipped.add_row(entry.item, entry.reason)
-        console.print(skipped)
+        shown = [(entry.item, entry.reason) for entry in report.skipped[:_MAX_SKIPPED_ROWS]]
+        show_table(console, "Skipped", ("item", "reason"), shown, wide=("item", "reason"))
         hidden = len(report.skipped) - _MAX_SKIPPED_ROWS
         if hidden > 0:
-            console.print(f"... and {hidden} more; --format json lists them all.")
+            error_console.print(f"... and {hidden} more; --format json lists them all.")

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from hpo.results.predict import PredictionReport
     from objectives.data import Skipped
 
-__all__ = ["OutputFormat", "print_predictions", "print_record", "print_studies", "print_trials"]
+__all__ = ["OutputFormat", "print_predictions", "print_record", "print_studies", "print_trials", "show_table"]
 
 
 class OutputFormat(StrEnum):
@@ -28,7 +28,7 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-def _show(
+def show_table(
     console: Console,
     title: str,
     headers: Sequence[str],
@@ -74,7 +74,7 @@ def print_record(record: dict[str, Any], output: OutputFormat, console: Console,
             rows += [(f"param {name}", _cell(param)) for name, param in value.items()]
         else:
             rows.append((key, _cell(value)))
-    _show(console, title, ("field", "value"), rows, wide=("value",))
+    show_table(console, title, ("field", "value"), rows, wide=("value",))
 
 
 def print_studies(rows: Sequence[dict[str, Any]], output: OutputFormat, console: Console) -> None:
@@ -92,7 +92,7 @@ def print_studies(rows: Sequence[dict[str, Any]], output: OutputFormat, console:
         top = "—" if row["best_dice"] is None else f"{row['best_dice']:.4f} #{row['best_trial']}"
         values = [row["study"], f"{row['finished']}/{budget}", row["running"], row["failed"], top]
         cells.append([_cell(value) for value in [*values, row["sampler"], row["pruner"], row["data"]]])
-    _show(console, "Studies", headers, cells, wide=("study", "data"))
+    show_table(console, "Studies", headers, cells, wide=("study", "data"))
 
 
 def print_trials(rows: Sequence[dict[str, Any]], output: OutputFormat, console: Console, title: str) -> None:
@@ -117,7 +117,7 @@ def print_trials(rows: Sequence[dict[str, Any]], output: OutputFormat, console: 
             )
         )
     numeric = [header for header in headers if header not in ("state", "params / failure")]
-    _show(console, title, headers, cells, wide=("params / failure",), numeric=numeric)
+    show_table(console, title, headers, cells, wide=("params / failure",), numeric=numeric)
 
 
 def print_predictions(
@@ -145,7 +145,7 @@ def print_predictions(
         for item in report.written
     ]  # fmt: skip
     headers = ("input", "size (w x h)", "lung", "mask", "overlay")
-    _show(console, f"{len(report.written)} mask(s) written", headers, rows, wide=("input", "mask", "overlay"))
+    show_table(console, f"{len(report.written)} mask(s) written", headers, rows, wide=("input", "mask", "overlay"))
 
 
 def _path(path: Path) -> str:

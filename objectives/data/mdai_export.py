@@ -23,7 +23,7 @@ from typing import Any
 from objectives.data.cache import file_fingerprint
 from objectives.data.dataset import DataSourceError
 
-__all__ = ["ExportPaths", "export_fingerprint", "find_export"]
+__all__ = ["ExportPaths", "export_fingerprint", "export_labels", "find_export"]
 
 _SEARCH_DEPTH = 3  # levels below the JSON's folder searched for the images folder
 
@@ -69,6 +69,18 @@ def export_fingerprint(paths: ExportPaths) -> str:
     dicoms = list(paths.images_dir.rglob("*.dcm"))
     digest.update(file_fingerprint(paths.images_dir, dicoms).encode())
     return digest.hexdigest()
+
+
+def export_labels(paths: ExportPaths) -> dict[str, dict[str, Any]]:
+    """The export's labels by id (each the label's JSON record), from every label group."""
+    groups = _read_json(paths.annotations).get("labelGroups") or []
+    return {
+        str(label["id"]): label
+        for group in groups
+        if isinstance(group, dict)
+        for label in group.get("labels") or []
+        if isinstance(label, dict) and "id" in label
+    }
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -26,6 +26,8 @@ from objectives.data import folder as folder_source
 from objectives.data import mdai as mdai_source
 from objectives.data.cache import cache_key, cached_dataset, default_cache_dir
 from objectives.data.dataset import Dataset, DataSourceError
+from objectives.data.mdai_annotations import choose_labels
+from objectives.data.mdai_export import export_labels
 from objectives.data.pairs import Walk
 from objectives.phantom import make_phantom_dataset
 
@@ -170,6 +172,7 @@ class FileSource:
     cache_key: Callable[[int], str]  # the cache key of the source at an image size
     load: Callable[[int], Dataset]  # decodes the whole source at an image size
     pairs: Callable[[], Walk]  # a fresh walk of the source (see `objectives.data.pairs`)
+    lung_labels: Callable[[], tuple[str, ...]] = tuple  # MD.ai: the labels used as lung, as "ID (name)"
 
 
 def open_file_source(
@@ -254,7 +257,11 @@ def _mdai_source(
     def pairs() -> Walk:
         return mdai_source.native_pairs(paths, source.label_ids, keep_unannotated)
 
-    return FileSource(key, load, pairs)
+    def lung_labels() -> tuple[str, ...]:
+        labels = export_labels(paths)
+        return tuple(f"{lid} ({labels[lid].get('name')})" for lid in choose_labels(labels, source.label_ids))
+
+    return FileSource(key, load, pairs, lung_labels)
 
 
 def _download(project_id: str, domain: str, cache_root: Path, download: mdai_source.Downloader | None) -> Path:

@@ -63,5 +63,11 @@ def test_study_create_on_an_mdai_export_shows_no_mdai_prints(tmp_path: Path) -> 
     assert "Created study 'm'" in created.stdout
     _quiet(created)
     assert inspected.returncode == 0, inspected.stderr
-    json.loads(inspected.stdout)
+    # inspect names the labels it took as lung: every area label named like lung, by default
+    assert json.loads(inspected.stdout)["lung_labels"] == [
+        "L_lung (Lung)", "L_lungbox (Lung box)", "L_lungmask (Left LUNG (mask))"
+    ]  # fmt: skip
     _quiet(inspected)
+    chosen = _hpo("data", "inspect", f"mdai-export:{builder.root}", "--label-id", ExportBuilder.LUNG, cwd=tmp_path)
+    assert chosen.returncode == 0, chosen.stderr
+    assert "lung labels\tL_lung (Lung)" in chosen.stdout  # piped: the table as tab-separated lines
