@@ -189,3 +189,15 @@ def test_every_image_decodes_in_the_browser(chromium: str, report_html: Path, tm
     found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.DOTALL)
     assert found is not None, dom[-2000:]
     assert json.loads(html.unescape(found[1])) == expected
+
+
+def test_the_browser_shows_the_table_of_runs_first(chromium: str, report_html: Path, tmp_path: Path) -> None:
+    dom = _run(chromium, tmp_path, "--dump-dom", report_html.as_uri())  # the DOM as Chromium parsed it
+
+    runs = dom[dom.index("<h2>Runs</h2>") : dom.index("<h2>Predictions</h2>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", runs, re.DOTALL)
+    completed = [trial for trial in _TRIALS if trial[3][-1] is not None]
+    assert len(rows) == 1 + len(completed)  # the header, then one row per completed trial
+    assert [re.findall(r"<td[^>]*>(.*?)</td>", row)[0] for row in rows[1:]] == ["#2", "#4", "#0", "#1", "#6", "#3"]
+    assert "1 pruned trial(s)" in runs
+    assert dom.index("<h2>Runs</h2>") < dom.index("<h2>Optimisation</h2>") < dom.index("<h2>Setup</h2>")
