@@ -36,7 +36,8 @@ no figure below is typed by hand. Ratios compare against a baseline measured in 
 | memory over 30 trials | `.venv/bin/python -m bench.memory` |
 | DICE on real chest X-rays | `.venv/bin/python -m bench.real_data` |
 | storage cost with 1 to 8 workers | `.venv/bin/python -m bench.storage` |
-| search efficiency: seed grid vs pruned TPE | `.venv/bin/python -m bench.search` |
+| seed-preset baseline: lung-hpo vs plain Keras | `.venv/bin/python -m bench.reference` |
+| search efficiency: seed grid, default study, random search | `.venv/bin/python -m bench.search` |
 | accelerator throughput (run it where a GPU is) | `.venv/bin/python -m bench.gpu` |
 
 """
