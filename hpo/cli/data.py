@@ -59,19 +59,22 @@ def inspect(
     """
     from objectives.data import DataSourceError, inspect_dataset, load_dataset, parse_source
     from objectives.data import write_preview as save_preview
-    from objectives.data.sources import open_file_source
+    from objectives.data.sources import load_file_source, open_file_source
 
     try:
         data_source = parse_source(source, tuple(label_id or ()))
     except DataSourceError as error:
         raise typer.BadParameter(str(error), param_hint="SOURCE") from None
     try:
-        dataset = load_dataset(data_source, image_size, keep_unannotated=keep_unannotated, mdai_domain=mdai_domain)
+        labels: tuple[str, ...] = ()
+        if data_source.kind == "synthetic":
+            dataset = load_dataset(data_source, image_size)
+        else:  # opened once: an mdai: source asks MD.ai for its export each time it is opened
+            opened = open_file_source(data_source, keep_unannotated=keep_unannotated, mdai_domain=mdai_domain)
+            dataset = load_file_source(opened, data_source.kind, image_size)
+            labels = opened.lung_labels()  # which MD.ai labels were taken as lung; none for a folder
         if preview is not None:
             save_preview(dataset, preview)
-        labels: tuple[str, ...] = ()
-        if data_source.kind.startswith("mdai"):  # which MD.ai labels were taken as lung
-            labels = open_file_source(data_source, mdai_domain=mdai_domain).lung_labels()
     except (DataSourceError, OSError) as error:
         print_error(str(error))
         raise typer.Exit(1) from None

@@ -257,8 +257,8 @@ def _augmentation(params: Mapping[str, Any]) -> str:
     parts = []
     if params.get("rotation"):
         parts.append(f"rotation {format_value(params['rotation'])}")
-    shifts = {format_value(params.get("width_shift", 0.0)), format_value(params.get("height_shift", 0.0))}
-    if shifts != {"0"} and shifts != {"0.0"}:
+    if params.get("width_shift") or params.get("height_shift"):
+        shifts = {format_value(params.get("width_shift", 0.0)), format_value(params.get("height_shift", 0.0))}
         parts.append(f"shift {'/'.join(sorted(shifts))}")
     for name in ("shear", "zoom", "elastic"):
         if params.get(name):

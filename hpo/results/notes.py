@@ -33,7 +33,7 @@ def study_note(name: str, spec: StudySpec, final: FinalScore | None = None) -> s
     if final is not None:
         lines += [f"**Final score:** {final.summary()}.", ""]
     elif spec.split.test:
-        when = f"at its end ({spec.final_seeds} seeds)" if spec.final_seeds else f"by `hpo study finalize {name}`"
+        when = f"at its end ({spec.final_seeds} seeds)" if spec.scores_at_end else f"by `hpo study finalize {name}`"
         lines += [f"Final score on the locked test set: computed {when}; DICE below is validation DICE.", ""]
     else:
         lines += ["No locked test set: every DICE here is a validation score, and optimistic.", ""]

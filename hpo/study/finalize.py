@@ -80,8 +80,7 @@ def load_final_score(study: optuna.Study) -> FinalScore | None:
 
 def final_score_due(handle: StudyHandle) -> bool:
     """Whether the study asks for a final score at its end (``final_seeds``) and has none yet."""
-    spec = handle.spec
-    return spec.final_seeds > 0 and bool(spec.split.test) and load_final_score(handle.study) is None
+    return handle.spec.scores_at_end and load_final_score(handle.study) is None
 
 
 def finalize_when_over(

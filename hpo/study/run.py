@@ -128,7 +128,7 @@ def create_requested_study(
         return str(error)
     final = (
         f"at its end, {spec.final_seeds} retrainings of the best configuration scored on the test set"
-        if spec.final_seeds and spec.split.test
+        if spec.scores_at_end
         else "final score on demand (hpo study finalize)"
     )
     return (

@@ -70,6 +70,11 @@ class StudySpec:
         if self.time_budget_s is not None and self.time_budget_s <= 0:
             raise SpecError(f"the time budget must be positive, but got {self.time_budget_s!r} s")
 
+    @property
+    def scores_at_end(self) -> bool:
+        """Whether the study computes its final score itself when it ends (else `hpo study finalize` does)."""
+        return self.final_seeds > 0 and bool(self.split.test)
+
     def split_text(self) -> str:
         """How the images are shared out, e.g. ``77 training / 19 validation / 24 locked test images``."""
         split = self.split

@@ -40,6 +40,7 @@ __all__ = [
     "FileSource",
     "check_image_size",
     "load_dataset",
+    "load_file_source",
     "open_file_source",
     "parse_source",
     "phantom_name",
@@ -137,11 +138,24 @@ def load_dataset(
     opened = open_file_source(
         source, keep_unannotated=keep_unannotated, cache_dir=root, mdai_domain=mdai_domain, download=download
     )
+    return load_file_source(opened, source.kind, image_size, cache_dir=root, use_cache=use_cache)
+
+
+def load_file_source(
+    opened: FileSource, kind: str, image_size: int, *, cache_dir: Path | None = None, use_cache: bool = True
+) -> Dataset:
+    """`load_dataset` of a source already opened (`open_file_source`), which is not opened again.
+
+    Args:
+        kind: the source's kind, naming its cache entries.
+    """
+    check_image_size(image_size)
+    root = default_cache_dir() if cache_dir is None else cache_dir
 
     def build() -> Dataset:
         return opened.load(image_size)
 
-    return cached_dataset(root, source.kind, opened.cache_key(image_size), build) if use_cache else build()
+    return cached_dataset(root, kind, opened.cache_key(image_size), build) if use_cache else build()
 
 
 def check_image_size(image_size: int) -> None:
