@@ -4,8 +4,9 @@ Three ways to feed the same U-Net the same images, timed on the epochs after the
 pays for graph building):
 
 - ``bare fit``: `model.fit` on preloaded arrays, no augmentation: the ceiling;
-- ``lung-hpo``: the trainer's seeded batches with paired augmentation by Keras preprocessing
-  layers, without and with elastic deformation;
+- ``lung-hpo``: the trainer's seeded batches into its training model, whose train step augments
+  each image/mask pair with one affine map (`objectives.geometry`), without and with elastic
+  deformation;
 - ``legacy CPU``: per-image SciPy affine warps and elastic deformation in the style of the old
   ``ImageDataGenerator``, the way the researchers' notebooks augmented.
 
@@ -25,7 +26,7 @@ from objectives.config import AugmentConfig, TrainConfig, UNetConfig
 from objectives.keras_metrics import make_loss, make_metrics
 from objectives.keras_setup import import_keras
 from objectives.phantom import make_phantom_dataset
-from objectives.train import augmented_batches
+from objectives.train import compiled_training_model, training_batches
 from objectives.unet import build_unet
 
 BASELINE_AUGMENT = AugmentConfig(rotation=180, width_shift=0.3, height_shift=0.3, shear=0.1, zoom=0.1)
@@ -107,11 +108,13 @@ def timed_fit(model: Any, feed: Any, epochs: int, steps: int, batch_size: int, a
     return steps * batch_size / float(np.mean(times[1:]))
 
 
-def _augmentation_only(feed: Any, steps: int, batch_size: int) -> float:
-    feed[0]
+def _augmentation_only(feed: Any, steps: int, batch_size: int, augmenter: Any = None) -> float:
+    """Images/s of producing the batches alone; ``augmenter`` transforms lung-hpo's stacked batches."""
+    produce = feed.__getitem__ if augmenter is None else (lambda step: augmenter(feed[step], training=True))
+    produce(0)
     started = time.perf_counter()
     for step in range(steps):
-        feed[step]
+        produce(step)
     return steps * batch_size / (time.perf_counter() - started)
 
 
@@ -152,32 +155,37 @@ def main() -> None:
         )
 
     arrays = (images, masks.astype(np.float32))
-    variants: list[tuple[str, Any, bool]] = [
-        ("bare fit, preloaded arrays, no augmentation", arrays, True),
-        ("bare fit, XLA forced on (jit_compile=True)", arrays, True),
-        (
-            "lung-hpo batches, no augmentation",
-            augmented_batches(config(None), images, masks),
-            False,
-        ),
-        ("lung-hpo batches, baseline augmentation", augmented_batches(config(BASELINE_AUGMENT), images, masks), False),
-        (
-            "lung-hpo batches, baseline + elastic 0.3",
-            augmented_batches(config(AugmentConfig(**{**BASELINE_AUGMENT.__dict__, "elastic": 0.3})), images, masks),
-            False,
-        ),
-        ("legacy per-image SciPy, baseline augmentation", _legacy_batches(images, masks, batch, steps, 0.0), False),
-        ("legacy per-image SciPy, baseline + elastic", _legacy_batches(images, masks, batch, steps, 0.05), False),
+    elastic = AugmentConfig(**{**BASELINE_AUGMENT.__dict__, "elastic": 0.3})
+    variants: list[tuple[str, Any, TrainConfig | None]] = [
+        ("bare fit, preloaded arrays, no augmentation", arrays, None),
+        ("bare fit, XLA forced on (jit_compile=True)", arrays, None),
+        ("lung-hpo pipeline, no augmentation", None, config(None)),
+        ("lung-hpo pipeline, baseline augmentation", None, config(BASELINE_AUGMENT)),
+        ("lung-hpo pipeline, baseline + elastic 0.3", None, config(elastic)),
+        ("legacy per-image SciPy, baseline augmentation", _legacy_batches(images, masks, batch, steps, 0.0), None),
+        ("legacy per-image SciPy, baseline + elastic", _legacy_batches(images, masks, batch, steps, 0.05), None),
     ]
-    rows = []
+    rows: list[dict[str, Any]] = []
     ceiling = None
-    for name, feed, preloaded in variants:
-        model = fresh_model(jit_compile=True if "XLA" in name else "auto")
-        throughput = timed_fit(model, feed, epochs, steps, batch, preloaded)
+    for name, feed, run in variants:
+        row: dict[str, Any] = {"pipeline": name}
+        if run is not None:  # lung-hpo: the trainer's batches into its training model
+            keras.backend.clear_session()
+            keras.utils.set_random_seed(0)
+            model = compiled_training_model(run, "float32")
+            feed = training_batches(run, images, masks)
+            throughput = timed_fit(model, feed, epochs, steps, batch, False)
+            row["augmentation-only images/s"] = _augmentation_only(feed, steps, batch, model.augmenter)
+        else:
+            preloaded = name.startswith("bare fit")
+            throughput = timed_fit(
+                fresh_model(True if "XLA" in name else "auto"), feed, epochs, steps, batch, preloaded
+            )
+            row["augmentation-only images/s"] = "—" if preloaded else _augmentation_only(feed, steps, batch)
         ceiling = ceiling or throughput
-        row = {"pipeline": name, "train images/s": throughput, "ratio to bare fit": throughput / ceiling}
-        row["augmentation-only images/s"] = "—" if preloaded else _augmentation_only(feed, steps, batch)
-        rows.append(row)
+        only = row.pop("augmentation-only images/s")
+        rows.append({**row, "train images/s": throughput, "ratio to bare fit": throughput / ceiling,
+                     "augmentation-only images/s": only})  # fmt: skip
     info = machine()
     info.update({"image_size": size, "batch_size": batch, "steps_per_epoch": steps})
     publish(

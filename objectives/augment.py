@@ -1,9 +1,11 @@
-"""Paired image/mask augmentation with Keras 3 preprocessing layers, on any backend.
+"""Paired image/mask augmentation: one random affine map (and optional elastic field) per image, on any backend.
 
-Image and mask are concatenated on the channel axis, transformed by one stack of random layers,
-then split, and the mask is re-binarised. One transform for both is what keeps them aligned:
-Keras 3.15's dict mode loses the mask under `RandomRotation` on torch, and
-`RandomElasticTransform` does not warp an image and its mask alike there.
+Image and mask are concatenated on the channel axis, resampled together by `PairedAugmentation`,
+then split by `split_pair`, which re-binarises the mask. One transform for both is what keeps
+them aligned. The ranges keep the meaning of the legacy ``ImageDataGenerator`` the researchers
+used (rotation in degrees either way, shifts and zoom as fractions, shear as a factor), and the
+geometry lives in `objectives.geometry`. Training runs the layer inside its compiled train step,
+on the accelerator (`objectives.training_model`); `augment_pair` runs it on NumPy batches.
 """
 
 from __future__ import annotations
@@ -13,70 +15,96 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from objectives.config import AugmentConfig
+from objectives.geometry import affine_matrices, resample, sampling_grid, smooth_displacement
 from objectives.keras_setup import import_keras
 
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["augment_pair", "build_augmenter", "layer_settings"]
+__all__ = ["ELASTIC_GRID", "ELASTIC_REACH", "augment_pair", "build_augmenter", "moves", "split_pair", "stack_pair"]
+
+ELASTIC_GRID = 6  # coarse noise points per side of the elastic field (smooth over about a sixth of the image)
+ELASTIC_REACH = 0.1  # at elastic = 1, the largest elastic offset as a fraction of the image side
 
 
-def layer_settings(config: AugmentConfig) -> list[tuple[str, dict[str, Any]]]:
-    """The Keras layers (class name, arguments) that realise a config; pure, so it is testable.
+def moves(config: AugmentConfig) -> bool:
+    """Whether a config transforms anything at all (all ranges 0 and no flips do not)."""
+    return any(
+        (config.rotation, config.width_shift, config.height_shift, config.shear, config.zoom, config.elastic,
+         config.horizontal_flip, config.vertical_flip)
+    )  # fmt: skip
 
-    The ranges follow the legacy ``ImageDataGenerator`` meaning the researchers used: rotation in
-    degrees either way, shifts and zoom as fractions, shear as a factor. This is the one place
-    where they become Keras arguments (Keras takes rotation as a fraction of a full turn).
+
+def build_augmenter(config: AugmentConfig, seed: int) -> keras.layers.Layer | None:
+    """A seeded `PairedAugmentation` layer for ``(batch, height, width, 2)`` image+mask tensors.
+
+    Returns ``None`` where the config moves nothing.
     """
-    fill = {"fill_mode": config.fill_mode, "fill_value": 0.0}
-    layers: list[tuple[str, dict[str, Any]]] = []
-    flip_mode = {
-        (True, True): "horizontal_and_vertical",
-        (True, False): "horizontal",
-        (False, True): "vertical",
-    }.get((config.horizontal_flip, config.vertical_flip))
-    if flip_mode:
-        layers.append(("RandomFlip", {"mode": flip_mode}))
-    if config.rotation > 0:
-        layers.append(("RandomRotation", {"factor": config.rotation / 360.0, **fill}))
-    if config.shear > 0:
-        layers.append(("RandomShear", {"x_factor": config.shear, "y_factor": config.shear, **fill}))
-    if config.width_shift > 0 or config.height_shift > 0:
-        layers.append(
-            (
-                "RandomTranslation",
-                {"height_factor": config.height_shift, "width_factor": config.width_shift, **fill},
-            )
-        )
-    if config.zoom > 0:
-        layers.append(("RandomZoom", {"height_factor": config.zoom, "width_factor": config.zoom, **fill}))
-    if config.elastic > 0:
-        layers.append(
-            (
-                "RandomElasticTransform",
-                {"factor": config.elastic, "scale": 1.0, "value_range": (0.0, 1.0), **fill},
-            )
-        )
-    return layers
-
-
-def build_augmenter(config: AugmentConfig, seed: int) -> keras.Sequential | None:
-    """A stack of seeded random layers for ``(batch, height, width, 2)`` image+mask tensors.
-
-    Returns ``None`` where the config moves nothing (all ranges 0, no flips).
-    """
-    settings = layer_settings(config)
-    if not settings:
+    if not moves(config):
         return None
     keras = import_keras()
-    return keras.Sequential(
-        [getattr(keras.layers, name)(seed=seed + index, **kwargs) for index, (name, kwargs) in enumerate(settings)],
-        name="paired_augmentation",
-    )
+    ops = keras.ops
+
+    class PairedAugmentation(keras.layers.Layer):  # type: ignore[name-defined]  # a module bound at run time
+        """Draws one transform per image (uniform in each range, flips with probability 1/2)."""
+
+        def __init__(self) -> None:
+            super().__init__(name="paired_augmentation")
+            self.generator = keras.random.SeedGenerator(seed)
+
+        def _uniform(self, batch: Any, limit: float) -> Any:
+            return keras.random.uniform((batch,), -limit, limit, seed=self.generator)
+
+        def _coin(self, batch: Any, enabled: bool) -> Any:
+            if not enabled:
+                return ops.zeros((batch,))
+            return ops.cast(keras.random.uniform((batch,), 0.0, 1.0, seed=self.generator) < 0.5, "float32")
+
+        def call(self, stacked: Any, training: bool = True) -> Any:
+            if not training:
+                return stacked
+            stacked = ops.cast(stacked, "float32")
+            batch = ops.shape(stacked)[0]
+            height, width = int(stacked.shape[1]), int(stacked.shape[2])
+            shift_r = height * self._uniform(batch, config.height_shift)
+            shift_c = width * self._uniform(batch, config.width_shift)
+            matrices = affine_matrices(
+                angle_deg=self._uniform(batch, config.rotation),
+                shear=(self._uniform(batch, config.shear), self._uniform(batch, config.shear)),
+                zoom=(1.0 + self._uniform(batch, config.zoom), 1.0 + self._uniform(batch, config.zoom)),
+                shift=(shift_r, shift_c),
+                flip=(self._coin(batch, config.vertical_flip), self._coin(batch, config.horizontal_flip)),
+            )  # fmt: skip
+            grid = sampling_grid(matrices, height, width)
+            if config.elastic > 0:
+                noise = keras.random.uniform((batch, ELASTIC_GRID, ELASTIC_GRID, 2), -1.0, 1.0, seed=self.generator)
+                grid = grid + smooth_displacement(
+                    noise, height, width, config.elastic * ELASTIC_REACH * min(height, width)
+                )
+            return resample(stacked, grid, config.fill_mode)
+
+        def compute_output_shape(self, input_shape: Any) -> Any:
+            return input_shape
+
+    return PairedAugmentation()
+
+
+def stack_pair(images: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Image and mask as one float32 ``(n, h, w, 2)`` array: what the augmentation transforms."""
+    return np.concatenate([images.astype(np.float32, copy=False), masks.astype(np.float32)], axis=-1)
+
+
+def split_pair(stacked: Any) -> tuple[Any, Any]:
+    """The image and the re-binarised mask of a stacked (and maybe transformed) pair, as tensors.
+
+    Interpolation blurs the mask's edge; it is cut at 0.5 so that it stays binary.
+    """
+    ops = import_keras().ops
+    return stacked[..., :1], ops.cast(stacked[..., 1:] >= 0.5, "float32")
 
 
 def augment_pair(
-    augmenter: keras.Sequential | None, images: np.ndarray, masks: np.ndarray
+    augmenter: keras.layers.Layer | None, images: np.ndarray, masks: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Applies one random transform per sample to images and masks together.
 
@@ -90,7 +118,6 @@ def augment_pair(
     """
     if augmenter is None:
         return images, masks.astype(np.float32)
-    keras = import_keras()
-    stacked = np.concatenate([images, masks.astype(np.float32)], axis=-1)
-    moved = keras.ops.convert_to_numpy(augmenter(stacked, training=True))
-    return moved[..., :1].astype(np.float32), (moved[..., 1:] >= 0.5).astype(np.float32)
+    ops = import_keras().ops
+    image, mask = split_pair(augmenter(stack_pair(images, masks), training=True))
+    return ops.convert_to_numpy(image).astype(np.float32), ops.convert_to_numpy(mask)

@@ -78,12 +78,15 @@ class DataProvider:
 
 
 def runtime_versions() -> dict[str, str]:
-    """Backend and library versions, recorded with every trial for reproducibility."""
+    """Backend, device and library versions, recorded with every trial for reproducibility."""
     import optuna
+
+    from objectives.device import training_device
 
     keras = import_keras()
     return {
         "keras_backend": keras.backend.backend(),
+        "device": training_device(),
         "keras_version": keras.__version__,
         "optuna_version": optuna.__version__,
         "numpy_version": np.__version__,

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from objectives import metrics
-from objectives.augment import augment_pair, build_augmenter
+from objectives.augment import build_augmenter, stack_pair
 from objectives.config import WARMUP_EPOCHS, TrainConfig
 from objectives.keras_metrics import make_loss, make_metrics
 from objectives.keras_setup import import_keras
+from objectives.training_model import build_training_model
 from objectives.unet import build_unet
 
 if TYPE_CHECKING:
@@ -27,9 +28,10 @@ if TYPE_CHECKING:
 __all__ = [
     "TrainResult",
     "TrainingData",
-    "augmented_batches",
+    "compiled_training_model",
     "resolve_precision",
     "train",
+    "training_batches",
     "warmup_epochs",
 ]
 
@@ -100,14 +102,18 @@ def resolve_precision(requested: str) -> str:
     return "float32" if requested == "auto" else requested
 
 
-def augmented_batches(config: TrainConfig, images: np.ndarray, masks: np.ndarray) -> Any:
-    """Seeded, reshuffled, augmented batches as a Keras `PyDataset` (works on every backend)."""
+def training_batches(config: TrainConfig, images: np.ndarray, masks: np.ndarray) -> Any:
+    """Seeded, reshuffled batches of stacked image/mask pairs as a Keras `PyDataset` (every backend).
+
+    Each batch is float32 ``(batch_size, s, s, 2)``, untransformed: the training model augments
+    it inside its train step (`objectives.training_model`). The host's work is one row gather.
+    """
     keras = import_keras()
-    augmenter = build_augmenter(config.augmentation, config.seed) if config.augment else None
-    count = len(images)
+    stacked = stack_pair(images, masks)
+    count = len(stacked)
     batch_size = config.batch_size
 
-    class _AugmentedBatches(keras.utils.PyDataset):  # type: ignore[name-defined]  # a module bound at run time
+    class _Batches(keras.utils.PyDataset):  # type: ignore[name-defined]  # a module bound at run time
         def __init__(self) -> None:
             super().__init__(workers=1, use_multiprocessing=False)
             self._epoch = 0
@@ -127,14 +133,13 @@ def augmented_batches(config: TrainConfig, images: np.ndarray, masks: np.ndarray
                 chosen[selected] = order[positions[selected] % count]
             return chosen
 
-        def __getitem__(self, step: int) -> tuple[np.ndarray, np.ndarray]:
-            chosen = self._indices(step)
-            return augment_pair(augmenter, images[chosen], masks[chosen])
+        def __getitem__(self, step: int) -> np.ndarray:
+            return stacked[self._indices(step)]
 
         def on_epoch_end(self) -> None:
             self._epoch += 1
 
-    return _AugmentedBatches()
+    return _Batches()
 
 
 def _training_subset(config: TrainConfig, data: TrainingData) -> tuple[np.ndarray, np.ndarray]:
@@ -147,9 +152,12 @@ def _training_subset(config: TrainConfig, data: TrainingData) -> tuple[np.ndarra
     return images, masks
 
 
-def _compiled_unet(config: TrainConfig, precision: str) -> keras.Model:
+def compiled_training_model(config: TrainConfig, precision: str) -> keras.Model:
+    """A fresh U-Net inside its training model (augmentation on when ``config.augment``), compiled."""
     keras = import_keras()
-    model = build_unet(config.unet, config.image_size, dtype_policy=precision)
+    unet = build_unet(config.unet, config.image_size, dtype_policy=precision)
+    augmenter = build_augmenter(config.augmentation, config.seed) if config.augment else None
+    model = build_training_model(unet, augmenter)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
         loss=make_loss(config.loss),
@@ -195,7 +203,7 @@ def train(
 
     train_images, train_masks = _training_subset(config, data)
     precision = resolve_precision(config.precision)
-    model = _compiled_unet(config, precision)
+    model = compiled_training_model(config, precision)
     early_stopping = keras.callbacks.EarlyStopping(
         monitor="val_dice",
         mode="max",
@@ -209,15 +217,16 @@ def train(
         on_epoch_end=lambda epoch, logs: clock.append(time.perf_counter()),
     )
     history = model.fit(
-        augmented_batches(config, train_images, train_masks),
-        validation_data=(data.val_images, data.val_masks.astype(np.float32)),
+        training_batches(config, train_images, train_masks),
+        validation_data=(stack_pair(data.val_images, data.val_masks),),
         validation_batch_size=max(config.batch_size, 32),
         epochs=config.max_epochs,
         callbacks=[timer, early_stopping, *callbacks],
         verbose=0,
     ).history
 
-    val_accuracy, val_dice, val_iou = _validation_scores(model, config, data)
+    unet = model.unet
+    val_accuracy, val_dice, val_iou = _validation_scores(unet, config, data)
     stopped, epochs, seconds = early_stopping.stopped_epoch, len(clock) - 1, clock[-1] - clock[0]
     result = TrainResult(
         history={key: [float(v) for v in values] for key, values in history.items()},
@@ -233,4 +242,4 @@ def train(
         images_per_second=epochs * config.steps_per_epoch * config.batch_size / max(seconds, 1e-9),
         precision=precision,
     )
-    return model, result
+    return unet, result

@@ -20,6 +20,7 @@ from hpo.cli.common import (
 )
 from hpo.cli.render import OutputFormat, print_record
 from hpo.study.defaults import DEFAULT_FINAL_SEEDS
+from hpo.study.gpus import DEFAULT_TRIALS_PER_GPU
 from storage import DEFAULT_STORAGE_URL
 from storage.factory import DEFAULT_GRACE_PERIOD, DEFAULT_HEARTBEAT_INTERVAL
 
@@ -71,7 +72,21 @@ def worker(
     artifacts: ArtifactsOption = None,
     timeout: Annotated[float | None, typer.Option(min=1, help="Stop starting trials after this many seconds.")] = None,
     processes: Annotated[int, typer.Option(min=1, help="Worker processes on this machine (CPU).")] = 1,
-    gpus: Annotated[str | None, typer.Option(help="Comma-separated GPU ids: one worker process per GPU.")] = None,
+    gpus: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated GPU ids, or 'all': worker processes on each GPU, each of which checks at start "
+            "that its Keras backend sees that GPU (see the README's GPU install)."
+        ),
+    ] = None,
+    trials_per_gpu: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            envvar="HPO_TRIALS_PER_GPU",
+            help="With --gpus: worker processes per GPU, so trials trained on one GPU at a time.",
+        ),
+    ] = DEFAULT_TRIALS_PER_GPU,
     heartbeat_interval: Annotated[
         int, typer.Option(min=1, envvar="HPO_HEARTBEAT_INTERVAL", help="Seconds between heartbeats of a trial.")
     ] = DEFAULT_HEARTBEAT_INTERVAL,
@@ -103,16 +118,22 @@ def worker(
 ) -> None:
     """Attach to a study and run trials until its finished trials fill its budget.
 
-    Example: [bold]hpo worker lungs --storage postgresql://hpo@db/hpo --gpus 0,1[/]
+    Example: [bold]hpo worker lungs --storage postgresql://hpo@db/hpo --gpus all[/]
     """
+    from hpo.study.gpus import detect_gpus
     from hpo.study.supervisor import WorkerOptions, start_workers
     from hpo.study.workers import Heartbeat
 
     artifact_dir = resolve_artifact_dir(storage, artifacts)
     with clear_errors():
-        devices = tuple(gpu.strip() for gpu in (gpus or "").split(",") if gpu.strip())
+        if gpus is not None and gpus.strip() == "all":
+            devices = tuple(detect_gpus())
+        else:
+            devices = tuple(gpu.strip() for gpu in (gpus or "").split(",") if gpu.strip())
         heartbeat = Heartbeat(heartbeat_interval, grace_period)
-        options = WorkerOptions(timeout, processes, devices, heartbeat, recycle_after, max_wait, in_process)
+        options = WorkerOptions(
+            timeout, processes, devices, trials_per_gpu, heartbeat, recycle_after, max_wait, in_process
+        )
         code = start_workers(name, storage, artifact_dir, options, console, error_console)
     raise typer.Exit(code)
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from rich.console import Console
 
 from hpo.study.finalize import final_score_due
+from hpo.study.gpus import DEFAULT_TRIALS_PER_GPU, gpu_environment, process_layout
 from hpo.study.hints import worker_command
 from hpo.study.run import open_study, study_over
 from hpo.study.workers import (
@@ -33,6 +34,8 @@ from hpo.study.workers import (
     run_worker,
     signals_interrupt,
 )
+from objectives.data.cache import default_cache_dir
+from objectives.keras_setup import configure_backend
 
 __all__ = ["WorkerOptions", "start_workers", "supervise_workers"]
 
@@ -43,7 +46,8 @@ class WorkerOptions:
 
     timeout: float | None = None  # seconds after which no trial is started
     processes: int = 1  # CPU worker processes
-    gpus: tuple[str, ...] = ()  # one worker process per GPU id instead
+    gpus: tuple[str, ...] = ()  # GPU ids: `trials_per_gpu` worker processes on each, instead of `processes`
+    trials_per_gpu: int = DEFAULT_TRIALS_PER_GPU  # worker processes (so trials at a time) per GPU
     heartbeat: Heartbeat = field(default_factory=Heartbeat)
     recycle_after: int = 10  # trials per process before a fresh one takes over; 0: never
     max_wait: float | None = None  # see `hpo.study.run.run_trials`
@@ -73,7 +77,8 @@ def start_workers(name: str, storage_url: str, artifact_dir: Path, options: Work
     if study_over(handle) and not final_score_due(handle):
         console.print("Worker finished: 0 trial(s) run; the study is already over.")
         return 0
-    devices: list[str | None] = list(options.gpus) if options.gpus else [None] * options.processes
+    layout = process_layout(options.gpus, options.trials_per_gpu) if options.gpus else [None] * options.processes
+    devices: list[str | None] = list(layout)
     return supervise_workers(
         name, storage_url, artifact_dir, devices, options.timeout, error_console, options.heartbeat,
         options.recycle_after, options.max_wait,
@@ -139,7 +144,10 @@ def supervise_workers(
 
     def start(slot: _Slot) -> None:
         env = dict(os.environ, HPO_STORAGE=storage_url, **heartbeat.environment())
-        env["CUDA_VISIBLE_DEVICES"] = slot.device if slot.device is not None else ""
+        if slot.device is None:
+            env["CUDA_VISIBLE_DEVICES"] = ""
+        else:
+            env.update(gpu_environment(slot.device, configure_backend(), default_cache_dir()))
         command = [sys.executable, "-m", "hpo", "worker", name, "--artifacts", str(artifact_dir),
                    "--in-process", "--recycle-after", str(recycle_after)]  # fmt: skip
         if deadline is not None:

@@ -23,6 +23,7 @@ from rich.console import Console
 
 from hpo.study.budget import TrialCounts
 from hpo.study.finalize import finalize_when_over
+from hpo.study.gpus import EXPECT_GPU_VARIABLE
 from hpo.study.hints import worker_command
 from hpo.study.run import StudyHandle, TrialInterrupted, open_study, run_trials, study_over
 from storage import StorageError, mask_url
@@ -31,6 +32,7 @@ from storage.urls import sanitise
 
 __all__ = [
     "INTERRUPT_GRACE_S",
+    "DEVICE_EXIT_CODE",
     "RECYCLE_EXIT_CODE",
     "Heartbeat",
     "WorkerOutcome",
@@ -40,6 +42,7 @@ __all__ = [
 ]
 
 RECYCLE_EXIT_CODE = 75  # a child stopped at its trial limit and the study wants more (EX_TEMPFAIL)
+DEVICE_EXIT_CODE = 69  # a GPU child whose backend does not see its GPU (EX_UNAVAILABLE); not restarted
 INTERRUPT_GRACE_S = 30.0  # after Ctrl-C, seconds to fail and re-queue the trial before a hard exit
 
 
@@ -114,6 +117,7 @@ def run_worker(
     import optuna
     import sqlalchemy
 
+    _check_gpu()
     options = {"heartbeat_interval": heartbeat.interval, "grace_period": heartbeat.grace_period}
     handle = open_study(storage_url, name, worker_seed=os.getpid(), **options)
     # Each trial gets one line from `report`; Optuna's own log would repeat it, and print an
@@ -178,6 +182,22 @@ def run_worker(
     out_of_time = timeout is not None and time.monotonic() - started >= timeout
     at_limit = max_trials is not None and trained >= max_trials
     return WorkerOutcome(trained, recycle=at_limit and not out_of_time and not study_over(handle))
+
+
+def _check_gpu() -> None:
+    """In a child started for a GPU: stop in one line unless the backend sees exactly that GPU.
+
+    Without the check, a CPU-only backend on a GPU machine trains on the CPU without a word.
+    """
+    gpu = os.environ.get(EXPECT_GPU_VARIABLE)
+    if not gpu:
+        return
+    from objectives.device import DeviceError, require_one_gpu
+
+    try:
+        require_one_gpu(gpu)
+    except DeviceError as error:
+        raise WorkerStopped(f"[{os.getpid()}] {error}", DEVICE_EXIT_CODE) from None
 
 
 def _finalize_when_over(handle: StudyHandle, console: Console, results: Console) -> None:

@@ -12,11 +12,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from objectives import metrics  # noqa: E402
-from objectives.augment import augment_pair, build_augmenter  # noqa: E402
+from objectives.augment import build_augmenter, stack_pair  # noqa: E402
 from objectives.config import AugmentConfig, TrainConfig, UNetConfig  # noqa: E402
+from objectives.geometry import affine_matrices, resample, sampling_grid  # noqa: E402
 from objectives.keras_setup import import_keras  # noqa: E402
 from objectives.phantom import make_phantom_dataset  # noqa: E402
 from objectives.train import TrainingData, train  # noqa: E402
+from objectives.training_model import build_training_model  # noqa: E402
+from objectives.unet import build_unet  # noqa: E402
 
 STRONG = AugmentConfig(
     rotation=180.0,
@@ -30,15 +33,60 @@ STRONG = AugmentConfig(
 
 
 def alignment(config: AugmentConfig = STRONG, size: int = 48) -> dict[str, float]:
-    """Augments phantoms whose image is a copy of the mask; afterwards they must still agree."""
+    """Augments phantoms whose image is a copy of the mask; afterwards they must still agree.
+
+    The pairs are transformed by the training model's own `pairs`, the code its train step runs.
+    """
+    keras = import_keras()
     _, masks = make_phantom_dataset(8, size, seed=11)
     images = masks.astype(np.float32)
-    moved_images, moved_masks = augment_pair(build_augmenter(config, seed=3), images, masks)
+    unet = build_unet(UNetConfig(base_filters=2, depth=2, dilated_layers=0), size)
+    model = build_training_model(unet, build_augmenter(config, seed=3))
+    moved = model.pairs(keras.ops.convert_to_tensor(stack_pair(images, masks)), training=True)
+    moved_images, moved_masks = (keras.ops.convert_to_numpy(tensor) for tensor in moved)
     return {
         "agreement_dice": metrics.mean_dice(moved_masks, moved_images),
         "changed_share": float((moved_masks != masks).mean()),
         "mask_share": float(moved_masks.mean()),
         "binary": float(set(np.unique(moved_masks).tolist()) <= {0.0, 1.0}),
+    }
+
+
+def geometry_errors() -> dict[str, float]:
+    """Largest differences between `resample` and exact NumPy answers for maps that land on pixels.
+
+    A flip, a quarter turn and an integer shift move every pixel onto a pixel, so bilinear
+    resampling must reproduce them exactly; the three fill modes differ only in what moves in.
+    """
+    keras = import_keras()
+    ops = keras.ops
+    rng = np.random.default_rng(0)
+    images = rng.random((2, 8, 8, 2)).astype(np.float32)
+    zero, one = np.zeros(2, np.float32), np.ones(2, np.float32)
+
+    def moved(angle=zero, shift=(zero, zero), flip=(zero, zero), fill_mode="constant") -> np.ndarray:  # type: ignore[no-untyped-def]
+        tensor = ops.convert_to_tensor
+        matrices = affine_matrices(
+            tensor(angle), (tensor(zero), tensor(zero)), (tensor(one), tensor(one)),
+            (tensor(shift[0]), tensor(shift[1])), (tensor(flip[0]), tensor(flip[1])),
+        )  # fmt: skip
+        return ops.convert_to_numpy(resample(tensor(images), sampling_grid(matrices, 8, 8), fill_mode))
+
+    two = np.full(2, 2.0, np.float32)
+    shifted = np.zeros_like(images)
+    shifted[:, 2:] = images[:, :-2]
+    nearest, reflect = shifted.copy(), shifted.copy()
+    nearest[:, :2] = images[:, :1]
+    reflect[:, 0], reflect[:, 1] = images[:, 1], images[:, 0]
+    quarter = moved(angle=np.full(2, 90.0, np.float32))
+    return {
+        "identity": float(np.abs(moved() - images).max()),
+        "horizontal_flip": float(np.abs(moved(flip=(zero, one)) - images[:, :, ::-1]).max()),
+        "vertical_flip": float(np.abs(moved(flip=(one, zero)) - images[:, ::-1]).max()),
+        "quarter_turn": float(min(np.abs(quarter - np.rot90(images, k, axes=(1, 2))).max() for k in (1, 3))),
+        "shift_constant": float(np.abs(moved(shift=(two, zero)) - shifted).max()),
+        "shift_nearest": float(np.abs(moved(shift=(two, zero), fill_mode="nearest") - nearest).max()),
+        "shift_reflect": float(np.abs(moved(shift=(two, zero), fill_mode="reflect") - reflect).max()),
     }
 
 
@@ -90,6 +138,7 @@ if __name__ == "__main__":
             {
                 "backend": keras.backend.backend(),
                 "alignment": alignment(),
+                "geometry": geometry_errors(),
                 "metrics": metric_agreement(),
                 "training": tiny_training(),
             }

@@ -9,30 +9,36 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from objectives.augment import augment_pair, layer_settings
+from objectives.augment import augment_pair, build_augmenter, moves
 from objectives.config import AugmentConfig
+from objectives.phantom import make_phantom_dataset
 from tests.objectives_tests import backend_checks
 
 
-def test_layer_settings_follow_the_config() -> None:
-    names = [name for name, _ in layer_settings(backend_checks.STRONG)]
-    assert names == [
-        "RandomFlip",
-        "RandomRotation",
-        "RandomShear",
-        "RandomTranslation",
-        "RandomZoom",
-        "RandomElasticTransform",
-    ]
-    rotation = dict(layer_settings(AugmentConfig(rotation=90.0)))["RandomRotation"]
-    assert rotation["factor"] == pytest.approx(0.25)  # a quarter turn either way
-    assert rotation["fill_mode"] == "constant"
+def test_a_config_that_moves_nothing_builds_no_augmenter() -> None:
     still = AugmentConfig(
         rotation=0, width_shift=0, height_shift=0, shear=0, zoom=0, horizontal_flip=False, vertical_flip=False
     )
-    assert layer_settings(still) == []
-    only_horizontal = dict(layer_settings(AugmentConfig(vertical_flip=False)))["RandomFlip"]
-    assert only_horizontal["mode"] == "horizontal"
+    assert not moves(still)
+    assert build_augmenter(still, seed=0) is None
+    assert moves(AugmentConfig(rotation=0, width_shift=0, height_shift=0, shear=0, zoom=0, vertical_flip=False))
+    assert build_augmenter(backend_checks.STRONG, seed=0) is not None
+
+
+def test_flips_turns_and_shifts_are_exact_on_tensorflow() -> None:
+    assert max(backend_checks.geometry_errors().values()) < 1e-5
+
+
+def test_the_same_seed_draws_the_same_transforms() -> None:
+    images, masks = make_phantom_dataset(4, 32, seed=1)
+    first = augment_pair(build_augmenter(backend_checks.STRONG, seed=7), images, masks)
+    again = augment_pair(build_augmenter(backend_checks.STRONG, seed=7), images, masks)
+    other = augment_pair(build_augmenter(backend_checks.STRONG, seed=8), images, masks)
+    np.testing.assert_array_equal(first[0], again[0])
+    assert not np.array_equal(first[0], other[0])
+    # One draw per image: the images of a batch are not all moved alike.
+    shares = [float((first[1][i] != masks[i]).mean()) for i in range(4)]
+    assert len(set(shares)) > 1
 
 
 def test_disabled_augmentation_is_identity() -> None:
@@ -78,6 +84,8 @@ def test_same_checks_pass_on_other_backends(backend: str) -> None:
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     assert result["backend"] == backend
     assert result["alignment"]["agreement_dice"] > 0.97
+    assert result["alignment"]["changed_share"] > 0.05
+    assert max(result["geometry"].values()) < 1e-5
     assert result["alignment"]["changed_share"] > 0.05
     assert result["alignment"]["mask_share"] > 0.02
     assert max(result["metrics"].values()) < 1e-5

@@ -5,7 +5,7 @@ import pytest
 
 from objectives.config import WARMUP_EPOCHS, AugmentConfig, TrainConfig, UNetConfig
 from objectives.phantom import make_phantom_dataset
-from objectives.train import TrainingData, augmented_batches, train, warmup_epochs
+from objectives.train import TrainingData, train, training_batches, warmup_epochs
 
 CONFIG = TrainConfig(
     image_size=32,
@@ -36,18 +36,18 @@ def test_same_seed_same_run(data: TrainingData) -> None:
 
 def test_batches_follow_the_seed_and_cover_the_data(data: TrainingData) -> None:
     config = TrainConfig(**{**CONFIG.__dict__, "augment": False, "steps_per_epoch": 4})
-    batches = augmented_batches(config, data.train_images, data.train_masks)
-    again = augmented_batches(config, data.train_images, data.train_masks)
-    first_epoch = [batches[step][0] for step in range(len(batches))]
+    batches = training_batches(config, data.train_images, data.train_masks)
+    again = training_batches(config, data.train_images, data.train_masks)
+    first_epoch = [batches[step][..., :1] for step in range(len(batches))]
     for step, images in enumerate(first_epoch):
-        np.testing.assert_array_equal(images, again[step][0])
+        np.testing.assert_array_equal(images, again[step][..., :1])
     # 4 steps of 4 images = two full passes over 8 images: every image appears exactly twice.
     seen = np.concatenate(first_epoch).reshape(16, -1)
     originals = data.train_images.reshape(8, -1)
     counts = [sum(np.array_equal(row, original) for row in seen) for original in originals]
     assert counts == [2] * 8
     batches.on_epoch_end()
-    assert not np.array_equal(batches[0][0], first_epoch[0])  # a new epoch reshuffles
+    assert not np.array_equal(batches[0][..., :1], first_epoch[0])  # a new epoch reshuffles
 
 
 def test_train_fraction_uses_a_subset(data: TrainingData) -> None:
