@@ -85,7 +85,9 @@ class TrainConfig:
     augmentation: AugmentConfig = field(default_factory=AugmentConfig)  # used only when `augment`
     unet: UNetConfig = field(default_factory=UNetConfig)  # shape of the network
     seed: int = 0  # fixes data order, augmentation and initial weights
-    precision: str = "auto"  # "auto": mixed precision on a GPU, float32 elsewhere
+    precision: str = (
+        "auto"  # "auto": bf16 mixed precision on a GPU that has bf16, float32 elsewhere (see resolve_precision)
+    )
 
     def __post_init__(self) -> None:
         _check_section(self, "train")

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from objectives.keras_setup import import_keras
 
-__all__ = ["GPU_INSTALL", "DeviceError", "accelerators", "require_one_gpu", "training_device"]
+__all__ = [
+    "GPU_INSTALL",
+    "DeviceError",
+    "accelerators",
+    "compute_capability",
+    "require_one_gpu",
+    "training_device",
+]
 
 GPU_INSTALL = "pip install 'lung-hpo[gpu]'"  # the GPU extra: JAX with CUDA (see pyproject.toml)
 
@@ -36,6 +43,34 @@ def accelerators() -> list[str]:
         str(tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name))
         for gpu in tf.config.list_physical_devices("GPU")
     ]
+
+
+def compute_capability() -> tuple[int, int] | None:
+    """The CUDA compute capability of the first GPU the backend sees; ``None`` without one (or unknown)."""
+    keras = import_keras()
+    backend = keras.backend.backend()
+    try:
+        if backend == "jax":
+            import jax
+
+            gpus = [device for device in jax.devices() if device.platform in ("gpu", "cuda")]
+            if not gpus:
+                return None
+            major, minor = str(gpus[0].compute_capability).split(".")[:2]
+            return int(major), int(minor)
+        if backend == "torch":
+            import torch
+
+            return tuple(torch.cuda.get_device_capability(0)) if torch.cuda.is_available() else None  # type: ignore[return-value]
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if not gpus:
+            return None
+        capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability")
+        return (int(capability[0]), int(capability[1])) if capability else None
+    except (AttributeError, ValueError, RuntimeError):  # a backend that does not say
+        return None
 
 
 def training_device() -> str:

@@ -10,6 +10,7 @@ reaches them through the environment, never the command line, where ``ps`` would
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import signal
 import socket
@@ -23,7 +24,7 @@ from pathlib import Path
 from rich.console import Console
 
 from hpo.study.finalize import final_score_due
-from hpo.study.gpus import DEFAULT_TRIALS_PER_GPU, gpu_environment, process_layout
+from hpo.study.gpus import DEFAULT_TRIALS_PER_GPU, gpu_backend, gpu_environment, process_layout
 from hpo.study.hints import worker_command
 from hpo.study.run import open_study, study_over
 from hpo.study.workers import (
@@ -35,7 +36,6 @@ from hpo.study.workers import (
     signals_interrupt,
 )
 from objectives.data.cache import default_cache_dir
-from objectives.keras_setup import configure_backend
 
 __all__ = ["WorkerOptions", "start_workers", "supervise_workers"]
 
@@ -83,6 +83,10 @@ def start_workers(name: str, storage_url: str, artifact_dir: Path, options: Work
         name, storage_url, artifact_dir, devices, options.timeout, error_console, options.heartbeat,
         options.recycle_after, options.max_wait,
     )  # fmt: skip
+
+
+def _installed(package: str) -> bool:
+    return importlib.util.find_spec(package) is not None
 
 
 def _die_with_parent(parent: int) -> Callable[[], None]:
@@ -147,7 +151,10 @@ def supervise_workers(
         if slot.device is None:
             env["CUDA_VISIBLE_DEVICES"] = ""
         else:
-            env.update(gpu_environment(slot.device, configure_backend(), default_cache_dir()))
+            backend = gpu_backend(
+                os.environ.get("KERAS_BACKEND"), lambda name: importlib.util.find_spec(name) is not None
+            )
+            env.update(gpu_environment(slot.device, backend, default_cache_dir()))
         command = [sys.executable, "-m", "hpo", "worker", name, "--artifacts", str(artifact_dir),
                    "--in-process", "--recycle-after", str(recycle_after)]  # fmt: skip
         if deadline is not None:

@@ -33,6 +33,7 @@ def test_fixed_trial_trains_and_records(provider: DataProvider) -> None:
     assert attrs["epochs_run"] == 2
     assert attrs["seed"] == 7
     assert attrs["keras_backend"] == "tensorflow"
+    assert attrs["device"] == "cpu"  # where it trained: a GPU model name, or cpu
     for key in (
         "train_accuracy",
         "val_accuracy",

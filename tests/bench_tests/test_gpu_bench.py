@@ -1,0 +1,31 @@
+"""`bench.gpu` as a smoke test on the CPU: every part runs and writes its two tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_bench_gpu_runs_on_the_cpu(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "bench.gpu", "--backends", "tensorflow", "--image-size", "32",
+               "--batch-size", "4", "--steps", "2", "--epochs", "2", "--processes", "2", "--trials", "1",
+               "--trial-steps", "2", "--budget-s", "400"]  # fmt: skip
+    environment = {**os.environ, "HPO_BENCH_RESULTS": str(tmp_path), "HPO_CACHE_DIR": str(tmp_path / "cache")}
+    completed = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=500)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    throughput = json.loads((tmp_path / "gpu.json").read_text())
+    assert throughput["machine"]["device"] == "cpu"
+    pipelines = {(row["pipeline"].split(",")[0], row["precision"]) for row in throughput["rows"]}
+    assert pipelines == {("bare fit", "float32"), ("lung-hpo pipeline", "float32")}  # no bf16 on a CPU
+    for row in throughput["rows"]:
+        assert row["backend"] == "tensorflow" and row["train images/s"] > 0
+        assert row["GPU busy %"] == "—"  # no nvidia-smi here
+    packing = json.loads((tmp_path / "gpu_packing.json").read_text())
+    (row,) = packing["rows"]
+    assert row["processes on the GPU"] == 2 and row["trials per hour"] > 0
+    assert "Not run" not in " ".join(throughput["notes"])
