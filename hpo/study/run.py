@@ -211,7 +211,10 @@ def run_trials(
         except optuna.TrialPruned:
             save_trial_note(trial, "PRUNED", None)
             raise
-        except Exception:
+        except Exception as error:
+            # The objective records why training failed; anything else that broke is recorded here.
+            if "failure" not in trial.user_attrs:
+                trial.set_user_attr("failure", f"{type(error).__name__}: {error}")
             save_trial_note(trial, "FAIL", None)
             raise
         save_trial_note(trial, "COMPLETE", value)
