@@ -40,7 +40,7 @@ no figure below is typed by hand. Ratios compare against a baseline measured in 
 | storage cost with 1 to 8 workers | `.venv/bin/python -m bench.storage` |
 | seed-preset baseline: lung-hpo vs plain Keras | `.venv/bin/python -m bench.reference` |
 | search efficiency: seed grid, default study, random search | `.venv/bin/python -m bench.search` |
-| accelerator throughput, GPU busy and memory, trials per hour of packed processes (run it where a GPU is) | `.venv/bin/python -m bench.gpu` |
+| accelerator: throughput, GPU busy, trials per hour (run it where a GPU is) | `.venv/bin/python -m bench.gpu` |
 
 """
 
