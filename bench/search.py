@@ -44,6 +44,7 @@ from objectives.evaluate import score_at_native_resolution
 from objectives.keras_setup import import_keras
 from objectives.objective import DataProvider
 from objectives.space import SearchSpace
+from objectives.training_model import network_of
 
 _MANY = 10_000  # a trial budget the epoch budget always ends first
 
@@ -76,9 +77,9 @@ class _Observer:
                     self.model.stop_training = True
 
             def on_train_end(self, logs: Any = None) -> None:  # after early stopping restored its best weights
-                size = self.model.input_shape[1]
-                images = observer.provider.dataset(size).images[observer.test]
-                scores = score_at_native_resolution(self.model.predict(images, verbose=0), observer.truths)
+                unet = network_of(self.model)
+                images = observer.provider.dataset(unet.input_shape[1]).images[observer.test]
+                scores = score_at_native_resolution(unet.predict(images, verbose=0), observer.truths)
                 observer.test_dice[number] = float(scores.dice.mean())
 
         return [_Watch()]

@@ -49,7 +49,7 @@ class AugmentConfig:
     horizontal_flip: bool = True  # random left-right flips
     vertical_flip: bool = True  # random up-down flips
     fill_mode: str = "constant"  # how pixels moved in from outside the image are filled
-    elastic: float = 0.0  # elastic deformation strength in [0, 1]; 0 switches it off
+    elastic: float = 0.0  # elastic strength in [0, 1]: smooth offsets up to elastic x 10 % of the side; 0: off
 
     def __post_init__(self) -> None:
         _check_section(self, "augmentation")

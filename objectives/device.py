@@ -7,6 +7,8 @@ lung-hpo`` on a GPU machine gets a CPU-only TensorFlow, which trains on the CPU 
 
 from __future__ import annotations
 
+import os
+
 from objectives.keras_setup import import_keras
 
 __all__ = [
@@ -103,6 +105,4 @@ def require_one_gpu(gpu: str) -> str:
 
 
 def _visible_devices() -> str:
-    import os
-
     return os.environ.get("CUDA_VISIBLE_DEVICES", "")

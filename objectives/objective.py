@@ -24,6 +24,7 @@ from objectives.figures import prediction_figure
 from objectives.keras_setup import import_keras
 from objectives.space import SearchSpace, suggest_config
 from objectives.train import TrainingData, TrainResult, train
+from objectives.training_model import network_of
 
 if TYPE_CHECKING:
     import keras
@@ -165,7 +166,7 @@ class LungObjective:
             # A pruned trial shows why it was stopped: its epochs and its last epoch's predictions.
             trial.set_user_attr("epochs_run", last.epochs)
             if self.artifact_store is not None and last.model is not None:
-                self._upload(trial, last.model, data, None)
+                self._upload(trial, network_of(last.model), data, None)
             raise
         except Exception as error:
             trial.set_user_attr("failure", f"{type(error).__name__}: {error}")

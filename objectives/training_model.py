@@ -18,7 +18,7 @@ from objectives.keras_setup import import_keras
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["build_training_model"]
+__all__ = ["build_training_model", "network_of"]
 
 
 def build_training_model(unet: keras.Model, augmenter: keras.layers.Layer | None) -> keras.Model:
@@ -61,3 +61,12 @@ def build_training_model(unet: keras.Model, augmenter: keras.layers.Layer | None
             return super().compute_metrics(x, y_pred[..., 1:], y_pred[..., :1], sample_weight)
 
     return _TrainingModel()
+
+
+def network_of(model: keras.Model) -> keras.Model:
+    """The U-Net of a model that Keras callbacks see (the training model), or the model itself.
+
+    A callback's ``self.model`` is the training model, whose input is a stacked pair; predicting
+    images, saving or reading the input size are the U-Net's business.
+    """
+    return getattr(model, "unet", model)

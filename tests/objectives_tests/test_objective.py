@@ -7,8 +7,11 @@ import optuna
 import pytest
 from optuna.artifacts import FileSystemArtifactStore, get_all_artifact_meta
 
+from objectives.config import UNetConfig
 from objectives.data import make_split, parse_source
 from objectives.objective import DataProvider, LungObjective
+from objectives.training_model import build_training_model, network_of
+from objectives.unet import build_unet
 from tests.tiny import tiny_space
 
 
@@ -68,6 +71,12 @@ def test_a_trial_below_the_median_is_pruned_at_once(provider: DataProvider, tmp_
     assert pruned.user_attrs["epochs_run"] == 1
     uploaded = {meta.filename for meta in get_all_artifact_meta(pruned, storage=storage)}
     assert uploaded == {"predictions.png"}
+
+
+def test_callbacks_reach_the_unet_through_the_training_model() -> None:
+    unet = build_unet(UNetConfig(base_filters=2, depth=2, dilated_layers=0), 16)
+    assert network_of(build_training_model(unet, None)) is unet
+    assert network_of(unet) is unet
 
 
 def test_completed_trials_upload_figure_and_best_model(provider: DataProvider, tmp_path: Path) -> None:
