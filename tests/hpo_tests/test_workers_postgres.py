@@ -8,7 +8,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import optuna
 import pytest
@@ -19,6 +21,7 @@ from hpo.cli import app
 from tests.tiny import write_tiny_space
 
 pytestmark = pytest.mark.postgres
+T = TypeVar("T")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
@@ -70,11 +73,13 @@ def _study(url: str) -> optuna.Study:
     return optuna.load_study(study_name="shared", storage=open_storage(url))
 
 
-def _wait_for(condition: object, timeout: float, what: str) -> None:
+def _wait_for(condition: Callable[[], T | None], timeout: float, what: str) -> T:
+    """The condition's first true value: asking again could find that the moment has passed."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
+        value = condition()
+        if value:
+            return value
         time.sleep(0.3)
     pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
@@ -115,11 +120,9 @@ def test_concurrent_workers_fill_the_budget_exactly(postgres_url: str, tmp_path:
 
 
 def test_a_killed_worker_loses_no_trial(postgres_url: str, tmp_path: Path) -> None:
-    _create(postgres_url, tmp_path, n_trials=2, steps=25)
+    _create(postgres_url, tmp_path, n_trials=2, steps=25, epochs=6)  # epochs left when the kill comes
     victim = _Worker(postgres_url, tmp_path, "--recycle-after", "0")
-    _wait_for(lambda: _running_trial_with_an_epoch(postgres_url), 180, "a trial to report its first epoch")
-    killed = _running_trial_with_an_epoch(postgres_url)
-    assert killed is not None
+    killed = _wait_for(lambda: _running_trial_with_an_epoch(postgres_url), 180, "a trial to report its first epoch")
     victim.process.send_signal(signal.SIGKILL)
     victim.finish(timeout=30)
 
@@ -138,11 +141,9 @@ def test_a_killed_worker_loses_no_trial(postgres_url: str, tmp_path: Path) -> No
 
 
 def test_the_supervisor_reports_and_replaces_a_killed_child(postgres_url: str, tmp_path: Path) -> None:
-    _create(postgres_url, tmp_path, n_trials=2, steps=25)
+    _create(postgres_url, tmp_path, n_trials=2, steps=25, epochs=6)  # epochs left when the kill comes
     supervisor = _Worker(postgres_url, tmp_path)
-    _wait_for(lambda: _running_trial_with_an_epoch(postgres_url), 180, "a trial to report its first epoch")
-    killed = _running_trial_with_an_epoch(postgres_url)
-    assert killed is not None
+    killed = _wait_for(lambda: _running_trial_with_an_epoch(postgres_url), 180, "a trial to report its first epoch")
     child = _pid_of(killed)
     assert child != supervisor.process.pid
     os.kill(child, signal.SIGKILL)
@@ -161,11 +162,9 @@ def test_the_supervisor_reports_and_replaces_a_killed_child(postgres_url: str, t
 
 
 def test_a_killed_supervisor_leaves_no_orphan_and_loses_no_trial(postgres_url: str, tmp_path: Path) -> None:
-    _create(postgres_url, tmp_path, n_trials=2, steps=25)
+    _create(postgres_url, tmp_path, n_trials=2, steps=25, epochs=6)
     supervisor = _Worker(postgres_url, tmp_path)
-    _wait_for(lambda: _running_trial_with_an_epoch(postgres_url), 180, "a trial to report its first epoch")
-    running = _running_trial_with_an_epoch(postgres_url)
-    assert running is not None
+    running = _wait_for(lambda: _running_trial_with_an_epoch(postgres_url), 180, "a trial to report its first epoch")
     supervisor.process.send_signal(signal.SIGKILL)
     supervisor.finish(timeout=30)
     _wait_for(lambda: _gone(_pid_of(running)), 30, "the orphaned child to die with its supervisor")
@@ -177,12 +176,11 @@ def test_a_killed_supervisor_leaves_no_orphan_and_loses_no_trial(postgres_url: s
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_sigterm_and_ctrl_c_requeue_and_exit_in_one_line(postgres_url: str, tmp_path: Path, signum: int) -> None:
-    _create(postgres_url, tmp_path, n_trials=1, steps=20, epochs=50)  # still training when the signal comes
+    # 1000 epochs: however fast training is, the trial is still running when the signal comes.
+    _create(postgres_url, tmp_path, n_trials=1, steps=20, epochs=1000)
     # As from a terminal or a scheduler: SIGINT at its default, whatever the test runner inherited.
     supervisor = _Worker(postgres_url, tmp_path, default_sigint=True)
-    _wait_for(lambda: _running_trial_with_an_epoch(postgres_url), 180, "a trial to report its first epoch")
-    running = _running_trial_with_an_epoch(postgres_url)
-    assert running is not None
+    running = _wait_for(lambda: _running_trial_with_an_epoch(postgres_url), 180, "a trial to report its first epoch")
     supervisor.process.send_signal(signum)
 
     code, output = supervisor.finish(timeout=120)
