@@ -32,9 +32,7 @@ def accelerators() -> list[str]:
     keras = import_keras()
     backend = keras.backend.backend()
     if backend == "jax":
-        import jax
-
-        return [device.device_kind for device in jax.devices() if device.platform in ("gpu", "cuda", "rocm")]
+        return [device.device_kind for device in _jax_gpus()]
     if backend == "torch":
         import torch
 
@@ -47,18 +45,22 @@ def accelerators() -> list[str]:
     ]
 
 
+def _jax_gpus() -> list:  # of jax.Device; jax is imported only on the jax backend
+    import jax
+
+    return [device for device in jax.devices() if device.platform in ("gpu", "cuda", "rocm")]
+
+
 def compute_capability() -> tuple[int, int] | None:
     """The CUDA compute capability of the first GPU the backend sees; ``None`` without one (or unknown)."""
     keras = import_keras()
     backend = keras.backend.backend()
     try:
         if backend == "jax":
-            import jax
-
-            gpus = [device for device in jax.devices() if device.platform in ("gpu", "cuda")]
+            gpus = _jax_gpus()
             if not gpus:
                 return None
-            major, minor = str(gpus[0].compute_capability).split(".")[:2]
+            major, minor = str(gpus[0].compute_capability).split(".")[:2]  # a ROCm GPU's "gfx..." raises
             return int(major), int(minor)
         if backend == "torch":
             import torch
@@ -99,10 +101,6 @@ def require_one_gpu(gpu: str) -> str:
     what = "no GPU, only the CPU" if not seen else f"{len(seen)} GPUs ({', '.join(seen)})"
     raise DeviceError(
         f"GPU {gpu}: the Keras {backend} backend sees {what} (CUDA_VISIBLE_DEVICES="
-        f"{_visible_devices()!r}); install a GPU backend with {GPU_INSTALL} and set KERAS_BACKEND=jax, "
-        "or run without --gpus to train on the CPU"
+        f"{os.environ.get('CUDA_VISIBLE_DEVICES', '')!r}); install a GPU backend with {GPU_INSTALL} and set "
+        "KERAS_BACKEND=jax, or run without --gpus to train on the CPU"
     )
-
-
-def _visible_devices() -> str:
-    return os.environ.get("CUDA_VISIBLE_DEVICES", "")

@@ -77,8 +77,9 @@ def start_workers(name: str, storage_url: str, artifact_dir: Path, options: Work
     if study_over(handle) and not final_score_due(handle):
         console.print("Worker finished: 0 trial(s) run; the study is already over.")
         return 0
-    layout = process_layout(options.gpus, options.trials_per_gpu) if options.gpus else [None] * options.processes
-    devices: list[str | None] = list(layout)
+    devices: list[str | None] = (
+        [*process_layout(options.gpus, options.trials_per_gpu)] if options.gpus else [None] * options.processes
+    )
     return supervise_workers(
         name, storage_url, artifact_dir, devices, options.timeout, error_console, options.heartbeat,
         options.recycle_after, options.max_wait,
@@ -151,9 +152,7 @@ def supervise_workers(
         if slot.device is None:
             env["CUDA_VISIBLE_DEVICES"] = ""
         else:
-            backend = gpu_backend(
-                os.environ.get("KERAS_BACKEND"), lambda name: importlib.util.find_spec(name) is not None
-            )
+            backend = gpu_backend(os.environ.get("KERAS_BACKEND"), _installed)
             env.update(gpu_environment(slot.device, backend, default_cache_dir()))
         command = [sys.executable, "-m", "hpo", "worker", name, "--artifacts", str(artifact_dir),
                    "--in-process", "--recycle-after", str(recycle_after)]  # fmt: skip
