@@ -103,20 +103,24 @@ PARAMETERS: tuple[ParameterDef, ...] = (
     ParameterDef("batch_norm", bool, Fixed(True), "batch normalisation", section="unet"),
     ParameterDef("dropout", float, FloatRange(0.0, 0.3), "bottleneck dropout", (0.0, 0.9), section="unet"),
     ParameterDef("augment", bool, Choice((True, False)), "augmentation on or off"),
+    # Default ranges are those a chest X-ray plausibly varies by (upright, a few degrees of tilt,
+    # modest shifts): in the researchers' grid on Shenzhen every step up in augmentation lowered
+    # DICE (bench.search's seed report). Their own values (rotation 180, shift 0.8, ...) remain
+    # within the limits, for the `seed` preset or a --space file.
     ParameterDef(
-        "rotation", float, FloatRange(0.0, 180.0), "rotation range (deg)", (0.0, 180.0), section="augmentation"
+        "rotation", float, FloatRange(0.0, 20.0), "rotation range (deg)", (0.0, 180.0), section="augmentation"
     ),
-    ParameterDef("width_shift", float, FloatRange(0.0, 0.8), "width shift range", (0.0, 1.0), section="augmentation"),
-    ParameterDef("height_shift", float, FloatRange(0.0, 0.8), "height shift range", (0.0, 1.0), section="augmentation"),
-    ParameterDef("shear", float, FloatRange(0.0, 0.8), "shear range", (0.0, 1.0), section="augmentation"),
-    ParameterDef("zoom", float, FloatRange(0.0, 0.8), "zoom range", (0.0, 0.95), section="augmentation"),
+    ParameterDef("width_shift", float, FloatRange(0.0, 0.2), "width shift range", (0.0, 1.0), section="augmentation"),
+    ParameterDef("height_shift", float, FloatRange(0.0, 0.2), "height shift range", (0.0, 1.0), section="augmentation"),
+    ParameterDef("shear", float, FloatRange(0.0, 0.2), "shear range", (0.0, 1.0), section="augmentation"),
+    ParameterDef("zoom", float, FloatRange(0.0, 0.2), "zoom range", (0.0, 0.95), section="augmentation"),
     ParameterDef("horizontal_flip", bool, Choice((True, False)), "random left-right flips", section="augmentation"),
-    ParameterDef("vertical_flip", bool, Choice((True, False)), "random up-down flips", section="augmentation"),
+    ParameterDef("vertical_flip", bool, Fixed(False), "random up-down flips", section="augmentation"),
     ParameterDef(
         "fill_mode", str, Choice(FILL_MODES), "fill outside the image", options=FILL_MODES, section="augmentation"
     ),
     ParameterDef(
-        "elastic", float, FloatRange(0.0, 0.5), "elastic deformation strength", (0.0, 1.0), section="augmentation"
+        "elastic", float, FloatRange(0.0, 0.2), "elastic deformation strength", (0.0, 1.0), section="augmentation"
     ),
 )  # fmt: skip
 
