@@ -81,6 +81,7 @@ def trial_note(state: str, value: float | None, attrs: Mapping[str, Any]) -> str
         f"| validation IoU | {_value(attrs.get('val_iou', '–'))} |",
         f"| epochs | {epochs if epochs is not None else '–'}"
         + (f" (early stopping at epoch {stopped})" if stopped else "")
+        + (f" (stopped by the {attrs['stopped_by']})" if attrs.get("stopped_by") else "")
         + " |",
         f"| seed | {attrs.get('seed', '–')} |",
     ]

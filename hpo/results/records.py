@@ -43,6 +43,7 @@ ROW_FIELDS = (
     "epochs_run",
     "early_stopping_epoch",
     "pruned_at_epoch",
+    "stopped_by",  # the time limit that ended training early, in a study with a time budget
     "wall_time_s",
     "seed",
     "started",

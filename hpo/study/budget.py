@@ -3,6 +3,10 @@
 A study ends when its finished (complete or pruned) trials fill its trial budget, or when its
 time budget leaves no room for one more trial of typical length. Both are read from the study's
 trials alone (their states and timestamps), so every worker, wherever it runs, decides the same.
+
+A time budget also bounds each trial (`TrialTimeLimit`): no trial takes more than
+1/`TRIALS_PER_TIME_BUDGET` of the budget, nor runs past its end, so that a slow machine still
+gets a study of several trials rather than two long ones that overrun.
 """
 
 from __future__ import annotations
@@ -20,7 +24,17 @@ if TYPE_CHECKING:
 
     from hpo.study.spec import StudySpec
 
-__all__ = ["TrialCounts", "count_trials", "format_duration", "parse_duration"]
+__all__ = [
+    "TRIALS_PER_TIME_BUDGET",
+    "TrialCounts",
+    "TrialTimeLimit",
+    "count_trials",
+    "format_duration",
+    "parse_duration",
+    "trial_time_limit",
+]
+
+TRIALS_PER_TIME_BUDGET = 8  # a trial of a time-budgeted study takes at most this share of its budget
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
@@ -107,3 +121,29 @@ def count_trials(study: optuna.Study, spec: StudySpec, now: datetime | None = No
         time_left_s=time_left,
         typical_trial_s=typical or 0.0,
     )
+
+
+@dataclass(frozen=True)
+class TrialTimeLimit:
+    """The wall-clock limits of one trial of a time-budgeted study, in seconds from its start."""
+
+    share_s: float  # its share of the study's budget
+    study_left_s: float  # of the study's budget when the trial began
+
+    def stop_reason(self, elapsed_s: float, epoch_s: float) -> str | None:
+        """Why training should stop now, ``elapsed_s`` into the trial, after an epoch of ``epoch_s``:
+        one more such epoch would end past the study's budget or past the trial's share.
+        ``None``: go on."""
+        ends = elapsed_s + epoch_s
+        if ends > self.study_left_s:
+            return "study time budget"
+        if ends > self.share_s:
+            return "trial time share"
+        return None
+
+
+def trial_time_limit(spec: StudySpec, counts: TrialCounts) -> TrialTimeLimit | None:
+    """The limits of a trial starting at ``counts``; ``None`` for a study without a time budget."""
+    if spec.time_budget_s is None or counts.time_left_s is None:
+        return None
+    return TrialTimeLimit(share_s=spec.time_budget_s / TRIALS_PER_TIME_BUDGET, study_left_s=counts.time_left_s)

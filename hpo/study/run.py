@@ -16,6 +16,7 @@ from hpo.study.budget import TrialCounts, count_trials
 from hpo.study.hints import worker_command
 from hpo.study.presets import StudyRequest, resolve
 from hpo.study.spec import StudySpec, load_spec, save_spec
+from hpo.study.time_limit import time_limited
 from objectives.objective import DataProvider, KerasCallbackFactory, LungObjective
 from objectives.space import params_in_space
 from objectives.train import TrainResult
@@ -267,7 +268,7 @@ def _objective(
         DataProvider(spec.data, spec.split),
         base_seed=spec.seed,
         artifact_store=open_artifact_store(artifact_dir) if artifact_dir is not None else None,
-        keras_callbacks=keras_callbacks,
+        keras_callbacks=time_limited(spec, keras_callbacks),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -10,12 +11,21 @@ import pytest
 from typer.testing import CliRunner
 
 from hpo.cli import app
-from hpo.study.budget import count_trials, format_duration, parse_duration
+from hpo.study.budget import (
+    TRIALS_PER_TIME_BUDGET,
+    TrialTimeLimit,
+    count_trials,
+    format_duration,
+    parse_duration,
+    trial_time_limit,
+)
 from hpo.study.presets import make_spec
 from hpo.study.run import create_study, open_study, run_trials, study_over
 from hpo.study.spec import StudySpec
+from hpo.study.time_limit import STOPPED_BY, time_limited
 from objectives.data import parse_source
-from tests.tiny import tiny_space, write_tiny_space
+from objectives.objective import DataProvider, LungObjective
+from tests.tiny import TINY_SPACE, tiny_space, write_tiny_space
 
 runner = CliRunner()
 START = datetime(2026, 1, 1, 12, 0, 0)
@@ -75,12 +85,62 @@ def test_time_counts_from_the_first_trial_and_leaves_room_for_a_typical_one() ->
 
 def test_a_spent_time_budget_ends_the_study(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 't.db'}"
-    # The first trial always starts; no trial lasts less than a millisecond, so none follows it.
+    # The first trial always starts; no epoch lasts less than a millisecond, so its first one
+    # spends the budget: training stops there, and no trial follows it.
     create_study(url, "t", _spec(1000, time_budget_s=0.001))
     handle = open_study(url, "t")
     assert run_trials(handle) == 1
+    (trial,) = handle.study.get_trials()
+    assert trial.state == optuna.trial.TrialState.COMPLETE
+    assert trial.user_attrs["epochs_run"] == 1 and TINY_SPACE["max_epochs"] == 2
+    assert trial.user_attrs[STOPPED_BY] == "study time budget"
     assert study_over(handle)
     assert run_trials(open_study(url, "t")) == 0
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "epoch", "reason"),
+    [(100, 100, None), (300, 100, None), (350, 100, None), (360, 100, "trial time share"),
+     (10, 500, "study time budget"), (440, 70, "study time budget")],
+)  # fmt: skip
+def test_a_trial_stops_before_an_epoch_would_pass_its_share_or_the_study_budget(
+    elapsed: float, epoch: float, reason: str | None
+) -> None:
+    limit = TrialTimeLimit(share_s=450, study_left_s=500)
+    assert limit.stop_reason(elapsed, epoch) == reason
+
+
+def test_a_trial_gets_an_eighth_of_the_budget_and_the_time_the_study_has_left() -> None:
+    study = optuna.create_study(direction="maximize")
+    study.add_trial(_finished_trial(0, 10))
+    counts = count_trials(study, _spec(100, time_budget_s=3600), now=START + timedelta(minutes=20))
+    assert trial_time_limit(_spec(100, 3600), counts) == TrialTimeLimit(share_s=3600 / TRIALS_PER_TIME_BUDGET,
+                                                                        study_left_s=2400)  # fmt: skip
+    assert trial_time_limit(_spec(100, None), count_trials(study, _spec(100, None))) is None
+
+
+def test_training_stops_when_the_next_epoch_would_pass_the_trials_share(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    spec, _ = make_spec(parse_source("synthetic:8"), tiny_space().with_overrides({"max_epochs": 8}),
+                        n_trials=10, time_budget_s=3600, final_seeds=0)  # fmt: skip
+    handle = create_study(url, "s", spec)
+    ticks = itertools.count(0.0, 100.0)  # each epoch takes 100 s on this clock; the share is 450 s
+    objective = LungObjective(
+        spec.space, DataProvider(spec.data, spec.split), keras_callbacks=time_limited(spec, clock=lambda: next(ticks))
+    )
+    handle.study.optimize(objective, n_trials=1)
+    (trial,) = handle.study.get_trials()
+    assert trial.state == optuna.trial.TrialState.COMPLETE
+    assert trial.user_attrs["epochs_run"] == 4  # a fifth epoch would end at 500 s
+    assert trial.user_attrs[STOPPED_BY] == "trial time share"
+    assert trial.value == trial.user_attrs["val_dice"]
+
+
+def test_a_study_without_a_time_budget_adds_no_limit() -> None:
+    spec = _spec(10, None)
+    assert time_limited(spec) is None
+    inner = lambda trial, epochs: []  # noqa: E731
+    assert time_limited(spec, inner) is inner
 
 
 def test_the_cli_takes_a_time_budget(tmp_path: Path) -> None:
