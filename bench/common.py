@@ -40,6 +40,7 @@ no figure below is typed by hand. Ratios compare against a baseline measured in 
 | storage cost with 1 to 8 workers | `.venv/bin/python -m bench.storage` |
 | seed-preset baseline: lung-hpo vs plain Keras | `.venv/bin/python -m bench.reference` |
 | search efficiency: seed grid, default study, random search | `.venv/bin/python -m bench.search` |
+| what a time budget buys: a default study, start to final score | `.venv/bin/python -m bench.budget --time-budget 1h` |
 | accelerator: throughput, GPU busy, trials per hour (run it where a GPU is) | `.venv/bin/python -m bench.gpu` |
 
 """
