@@ -30,8 +30,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -202,32 +200,28 @@ def _child_environment(backend: str, gpu: str | None, cache_dir: Path) -> dict[s
     return environment
 
 
-@contextmanager
-def _processes(commands: list[list[str]], environment: dict[str, str], timeout_s: float) -> Iterator[list[list[dict]]]:
-    """Runs commands at once; yields, per process, the JSON records it printed (filled at exit)."""
+def _run_children(commands: list[list[str]], environment: dict[str, str], timeout_s: float) -> list[list[dict]]:
+    """Runs commands at once until all exit; per process, the JSON records it printed."""
     records: list[list[dict]] = [[] for _ in commands]
     children = [subprocess.Popen(c, env=environment, stdout=subprocess.PIPE, text=True) for c in commands]
-    try:
-        yield records
-    finally:
-        deadline = time.monotonic() + timeout_s
-        for index, child in enumerate(children):
-            try:
-                out, _ = child.communicate(timeout=max(1.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-                out, _ = child.communicate()
-                print(f"bench.gpu: a child ran past its {timeout_s:.0f} s and was stopped", file=sys.stderr)
-            for line in (out or "").splitlines():
-                if line.startswith("{"):
-                    records[index].append(json.loads(line))
+    deadline = time.monotonic() + timeout_s
+    for index, child in enumerate(children):
+        try:
+            out, _ = child.communicate(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            out, _ = child.communicate()
+            print(f"bench.gpu: a child ran past its {timeout_s:.0f} s and was stopped", file=sys.stderr)
+        for line in (out or "").splitlines():
+            if line.startswith("{"):
+                records[index].append(json.loads(line))
+    return records
 
 
 def _throughput(arguments: argparse.Namespace, backend: str, gpu: str | None, cache_dir: Path,
                 sampler: GpuSampler, timeout_s: float) -> tuple[str, list[dict[str, Any]]]:  # fmt: skip
-    with _processes([_child_command(arguments, "throughput")], _child_environment(backend, gpu, cache_dir),
-                    timeout_s) as records:  # fmt: skip
-        pass
+    records = _run_children([_child_command(arguments, "throughput")], _child_environment(backend, gpu, cache_dir),
+                            timeout_s)  # fmt: skip
     device = next((r["device"] for r in records[0] if "device" in r), "unknown")
     rows = [{"backend": backend, **r["row"], **sampler.window(r["start"], r["end"])} for r in records[0] if "row" in r]
     for row in rows:
@@ -241,8 +235,7 @@ def _packing(arguments: argparse.Namespace, backend: str, processes: int, gpu: s
              sampler: GpuSampler, timeout_s: float) -> dict[str, Any] | None:  # fmt: skip
     """Trials per hour with ``processes`` trainers at once; each one's first trial is not counted."""
     commands = [_child_command(arguments, "trials", trials=arguments.trials)] * processes
-    with _processes(commands, _child_environment(backend, gpu, cache_dir), timeout_s) as records:
-        pass
+    records = _run_children(commands, _child_environment(backend, gpu, cache_dir), timeout_s)
     done = [[r["trial_done"] for r in child if "trial_done" in r] for child in records]
     if any(len(stamps) < 2 for stamps in done):
         return None
