@@ -27,7 +27,7 @@ from rich.console import Console
 from bench.common import machine, publish
 from bench.real_data import DEFAULT_DATA
 from hpo.study.budget import format_duration, parse_duration
-from hpo.study.defaults import DEFAULT_FINAL_SEEDS
+from hpo.study.defaults import DEFAULT_FINAL_SEEDS, TRIALS_PER_TIME_BUDGET
 from hpo.study.finalize import load_final_score
 from hpo.study.presets import StudyRequest
 from hpo.study.run import create_requested_study, open_study
@@ -98,8 +98,8 @@ def main(argv: list[str] | None = None) -> None:
         [row],
         notes=[
             "One worker; the search ends when the time left is shorter than the study's median trial, and no "
-            "trial takes more than an eighth of the budget; the final score retrains the best configuration "
-            f"{arguments.final_seeds} times after that."
+            f"trial trains for more than 1/{TRIALS_PER_TIME_BUDGET} of the budget; the final score retrains the "
+            f"best configuration {arguments.final_seeds} times after that."
         ],
         meta=info,
     )

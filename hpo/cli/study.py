@@ -33,6 +33,7 @@ from hpo.study.defaults import (
     DEFAULT_SAMPLER,
     DEFAULT_TEST_FRACTION,
     DEFAULT_VAL_FRACTION,
+    TRIALS_PER_TIME_BUDGET,
 )
 from hpo.study.presets import PresetName
 from storage import DEFAULT_STORAGE_URL
@@ -91,7 +92,9 @@ def create(
         str | None,
         typer.Option(
             help="Wall-clock budget, e.g. 45m, 2h or 1h30m, from the first trial's start: workers start no "
-            "trial that would not finish within it. Without --n-trials, time alone ends the study.",
+            f"trial that would not finish within it, and no trial trains past it or past 1/{TRIALS_PER_TIME_BUDGET} "
+            "of it. "
+            "Without --n-trials, time alone ends the study.",
         ),
     ] = None,
 ) -> None:

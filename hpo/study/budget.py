@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from hpo.results.records import FINISHED
+from hpo.study.defaults import TRIALS_PER_TIME_BUDGET
 
 if TYPE_CHECKING:
     import optuna
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from hpo.study.spec import StudySpec
 
 __all__ = [
-    "TRIALS_PER_TIME_BUDGET",
     "TrialCounts",
     "TrialTimeLimit",
     "count_trials",
@@ -33,8 +33,6 @@ __all__ = [
     "parse_duration",
     "trial_time_limit",
 ]
-
-TRIALS_PER_TIME_BUDGET = 8  # a trial of a time-budgeted study takes at most this share of its budget
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")

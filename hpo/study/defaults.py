@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_TEST_FRACTION",
     "DEFAULT_TIME_BUDGET_TRIALS",
     "DEFAULT_VAL_FRACTION",
+    "TRIALS_PER_TIME_BUDGET",
 ]
 
 DEFAULT_DATA = "synthetic"  # the phantom: runs anywhere, no download
@@ -28,3 +29,4 @@ DEFAULT_TEST_FRACTION = 0.2  # share locked away for the final score; no part of
 DEFAULT_MAX_SKIPPED = 0.1  # share of a source's items that may be unusable before a study is refused
 DEFAULT_FINAL_SEEDS = 3  # retrainings of the best configuration for the final score: enough to see the seed spread
 DEFAULT_TIME_BUDGET_TRIALS = 1000  # the trial budget of a study given a time budget and no --n-trials: time decides
+TRIALS_PER_TIME_BUDGET = 8  # a trial of a time-budgeted study trains for at most this share of the budget

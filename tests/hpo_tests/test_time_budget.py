@@ -12,13 +12,13 @@ from typer.testing import CliRunner
 
 from hpo.cli import app
 from hpo.study.budget import (
-    TRIALS_PER_TIME_BUDGET,
     TrialTimeLimit,
     count_trials,
     format_duration,
     parse_duration,
     trial_time_limit,
 )
+from hpo.study.defaults import TRIALS_PER_TIME_BUDGET
 from hpo.study.presets import make_spec
 from hpo.study.run import create_study, open_study, run_trials, study_over
 from hpo.study.spec import StudySpec
