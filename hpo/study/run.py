@@ -21,6 +21,7 @@ from objectives.objective import DataProvider, KerasCallbackFactory, LungObjecti
 from objectives.space import params_in_space
 from objectives.train import TrainResult
 from storage import mask_url, open_artifact_store, open_storage
+from storage.heartbeats import fail_orphaned_trials
 from storage.locks import StudyLock
 
 if TYPE_CHECKING:
@@ -294,12 +295,14 @@ class TrialInterrupted(KeyboardInterrupt):
 
 
 def fail_stale_trials(study: optuna.Study) -> None:
-    """Fails the running trials whose heartbeat went stale and queues them again (the retry callback)."""
+    """Fails the running trials that no worker will finish and queues them again (the retry callback):
+    those whose heartbeat went stale, and those that never recorded one (`storage.heartbeats`)."""
     import optuna
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
+    fail_orphaned_trials(study)
 
 
 def _requeue_interrupted(study: optuna.Study, numbers: Sequence[int]) -> None:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -210,15 +211,33 @@ def test_a_database_restart_loses_no_trial(postgres_url: str, tmp_path: Path) ->
         )
     finally:
         subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], timeout=120)
-    code, output = worker.finish()
+    # Each wait stays well inside the test's own time limit, so a hang shows the worker's output.
+    code, output = worker.finish(timeout=240)
     if code != 0:  # exiting is allowed, with a one-line reason and no traceback
         assert output.strip().splitlines()[-1].startswith("error: lost the connection"), output
         assert "Traceback" not in output
-    code, output = _Worker(postgres_url, tmp_path).finish()
+    code, output = _Worker(postgres_url, tmp_path).finish(timeout=240)
     assert code == 0, output
     trials = _study(postgres_url).trials
     assert sum(t.state in FINISHED for t in trials) == 4
     assert len({t.number for t in trials}) == len(trials)
+
+
+def test_a_trial_left_without_any_heartbeat_is_run_again(postgres_url: str, tmp_path: Path) -> None:
+    """A worker that loses the database (or dies) right after creating a trial leaves it RUNNING
+    with no heartbeat, which Optuna's own check passes over: the next worker must not wait for it
+    for ever (seen in CI after a database restart)."""
+    _create(postgres_url, tmp_path, n_trials=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Optuna: heartbeats are meant for optimize()
+        orphan = _study(postgres_url).ask()
+    code, output = _Worker(postgres_url, tmp_path).finish(timeout=240)
+    assert code == 0, output
+    trials = _study(postgres_url).trials
+    assert trials[orphan.number].state == TrialState.FAIL
+    assert "first heartbeat" in trials[orphan.number].user_attrs["failure"]
+    assert sum(t.state in FINISHED for t in trials) == 2
+    assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
 
 
 def test_unreachable_server_fails_fast_with_one_line(tmp_path: Path) -> None:
