@@ -10,15 +10,16 @@ fidelity (``--steps-per-epoch``, the researchers used 100; all arms alike):
 - **random**: random search, unpruned, over the default space, with the same epoch budget.
 
 For each arm: the test DICE of its final pick (the best trial's configuration retrained with a
-fresh seed and scored on the locked test images at native resolution, as `hpo study finalize`
-does), the pick's validation DICE, total epochs, wall time, and the epochs spent until the arm's
-best-so-far trial first scored the grid's final test DICE on the test images. That last figure
-scores each new best trial's own model on the test set as it finishes; the study never reads it.
+fresh seed, or the mean over ``--final-seeds`` of them, and scored on the locked test images at
+native resolution, as `hpo study finalize` does), the pick's validation DICE, total epochs, wall
+time, and the epochs spent until the arm's best-so-far trial first scored the grid's final test
+DICE on the test images. That last figure scores each new best trial's own model on the test set
+as it finishes; the study never reads it.
 
 The grid study's report (``hpo report``: the researchers' one-factor-at-a-time tables, on real
 data) is written to ``bench/results/seed-report/``.
 
-Run: ``python -m bench.search [--steps-per-epoch 10] [--seed 0]``.
+Run: ``python -m bench.search [--steps-per-epoch 10] [--seed 0] [--final-seeds 1]``.
 """
 
 from __future__ import annotations
@@ -98,11 +99,11 @@ def _run_arm(handle: StudyHandle, observer: _Observer) -> float:
 
 
 def _summary(
-    arm: str, handle: StudyHandle, observer: _Observer, seconds: float, target: float | None
+    arm: str, handle: StudyHandle, observer: _Observer, seconds: float, target: float | None, final_seeds: int
 ) -> dict[str, Any]:
     """The arm's row; ``target`` (the grid's final test DICE) defaults to the arm's own."""
     trials = _finished(handle.study)
-    score = finalize(handle, seeds=1)
+    score = finalize(handle, seeds=final_seeds)
     target = score.dice if target is None else target
     spent, best_value, reached = 0, float("-inf"), None
     for trial in trials:
@@ -130,6 +131,7 @@ def main() -> None:
     parser.add_argument("--data", default=f"folder:{DEFAULT_DATA}")
     parser.add_argument("--steps-per-epoch", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0, help="study seed (sampler, split, trials)")
+    parser.add_argument("--final-seeds", type=int, default=1, help="retrainings of each arm's pick for its test DICE")
     arguments = parser.parse_args()
     source = parse_source(arguments.data)
     steps = {"steps_per_epoch": arguments.steps_per_epoch}
@@ -155,7 +157,7 @@ def main() -> None:
             truths = [item.mask for item in load_native(source, spec.split.test, image_size=128)]
             observer = _Observer(provider, spec.split.test, truths, budget)
             seconds = _run_arm(handle, observer)
-            rows.append(_summary(arm, handle, observer, seconds, target))
+            rows.append(_summary(arm, handle, observer, seconds, target, arguments.final_seeds))
             if budget is None:  # the grid sets the budget and the bar for the other arms
                 report_study(storage, handle.study.study_name, Path(folder) / "no-artifacts", RESULTS / "seed-report")
                 budget, target = rows[0]["total epochs"], rows[0]["pick test DICE (native)"]
@@ -163,7 +165,7 @@ def main() -> None:
     gain = default["pick test DICE (native)"] - grid["pick test DICE (native)"]
     info = machine()
     info.update({"data": str(source), "image_size": 128, "steps_per_epoch": arguments.steps_per_epoch,
-                 "study seed": arguments.seed})  # fmt: skip
+                 "study seed": arguments.seed, "final seeds": arguments.final_seeds})  # fmt: skip
     publish(
         "search",
         "Search efficiency on real chest X-rays: seed grid, default study, random search",

@@ -61,8 +61,13 @@ def build_sampler(name: str, seed: int | None, space: SearchSpace) -> optuna.sam
 def build_pruner(name: str) -> optuna.pruners.BasePruner:
     """A pruner by name; its step is the 0-based epoch, its value validation DICE.
 
-    The median pruners judge no trial in the warm-up epochs, where early stopping does not
-    look either: before the batch-norm statistics settle, validation DICE says little.
+    No pruner judges a trial in the warm-up epochs, where early stopping does not look either:
+    before the batch-norm statistics settle, validation DICE says little. The median pruners
+    wait them out; successive halving and Hyperband put their first rung at the first epoch
+    after them (step ``WARMUP_EPOCHS``), then every third as many epochs (steps 2, 6, 18, ...):
+    at each rung a trial goes on only if it is among the best third of the trials that reached
+    it. That is the default: on a budget of epochs it spends most of them on the few
+    configurations that learn fastest (``bench.search``).
     """
     import optuna
 
@@ -72,9 +77,9 @@ def build_pruner(name: str) -> optuna.pruners.BasePruner:
         case PrunerName.median:
             return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=WARMUP_EPOCHS)
         case PrunerName.successive_halving:
-            return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+            return optuna.pruners.SuccessiveHalvingPruner(min_resource=WARMUP_EPOCHS, reduction_factor=3)
         case PrunerName.hyperband:
-            return optuna.pruners.HyperbandPruner(min_resource=1, reduction_factor=3)
+            return optuna.pruners.HyperbandPruner(min_resource=WARMUP_EPOCHS, reduction_factor=3)
         case PrunerName.patient:
             return optuna.pruners.PatientPruner(
                 optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=WARMUP_EPOCHS), patience=2

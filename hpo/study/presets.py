@@ -140,7 +140,7 @@ PRESETS: dict[PresetName, Preset] = {
         space_overrides={
             "image_size": 64,
             "batch_size": [8, 16],
-            "max_epochs": {"low": 3, "high": 5},
+            "max_epochs": 5,
             "steps_per_epoch": 10,
             "learning_rate": {"low": 1e-3, "high": 1e-2, "log": True},
             "patience": 2,
@@ -161,11 +161,10 @@ PRESETS: dict[PresetName, Preset] = {
     ),
     PresetName.quick: Preset(
         description="a first look at new data: 12 short pruned trials at 128 px",
-        space_overrides={"max_epochs": {"low": 3, "high": 8}, "steps_per_epoch": 25, "base_filters": [8, 16]},
+        space_overrides={"max_epochs": 8, "steps_per_epoch": 25, "base_filters": [8, 16]},
         n_trials=12,
-        pruner="successive-halving",
     ),
-    PresetName.full: Preset(description="the whole default space, TPE with median pruning", n_trials=50),
+    PresetName.full: Preset(description="the whole default space with the default sampler and pruner", n_trials=50),
     PresetName.seed: Preset(
         description="the researchers' one-factor-at-a-time study: baseline plus 9 variations, unpruned",
         space_overrides={**_choices_of(_SEED), "base_filters": 16, "depth": 4, "dilated_layers": 2, "dropout": 0.0},
