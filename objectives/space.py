@@ -1,12 +1,13 @@
 """The search space of a study, and the only module that calls ``trial.suggest_*``.
 
 A space maps each parameter of `objectives.parameters.PARAMETERS` to a distribution: a fixed
-value, a list of choices, or an int or float range. The defaults cover the researchers'
-hand-tuned study (batch size 8/16/32, 5 to 20 epochs, rotation up to 180 degrees, shift, shear
-and zoom up to 0.8, augmentation on or off, 90 % or all of the data); a TOML file overrides any
-of them (its form is described in `objectives.space_file`). A trial samples one value per
-parameter, and augmentation parameters only in trials where ``augment`` is true; the values
-become a `TrainConfig` field by field, each under its own name.
+value, a list of choices, or an int or float range. The defaults (`objectives.parameters`)
+search the researchers' batch sizes, augmentation on or off within plausible ranges, learning
+rate, loss and U-Net shape, with epochs left to early stopping and the pruner; a TOML file (or a
+preset, such as the researchers' own grid) overrides any of them (its form is described in
+`objectives.space_file`). A trial samples one value per parameter, and augmentation parameters
+only in trials where ``augment`` is true; the values become a `TrainConfig` field by field, each
+under its own name.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import numpy as np
     import optuna
 
+    from hpo.results.records import TrialRecord
     from hpo.study.run import StudyHandle
     from objectives.evaluate import ImageScores
     from objectives.objective import DataProvider
@@ -160,7 +161,7 @@ def finalize(
     truths = [item.mask for item in load_native(spec.data, spec.split.test, image_size=image_size)]
     dice, iou, accuracy = [], [], []
     for seed in used:
-        scores = _train_and_score(handle, dict(chosen.params), seed, provider, truths)
+        scores = _train_and_score(handle, chosen, seed, provider, truths)
         dice.append(scores.dice)
         iou.append(scores.iou)
         accuracy.append(scores.pixel_accuracy)
@@ -185,16 +186,16 @@ def finalize(
 
 
 def _train_and_score(
-    handle: StudyHandle, params: dict[str, Any], seed: int, provider: DataProvider, truths: list[np.ndarray]
+    handle: StudyHandle, chosen: TrialRecord, seed: int, provider: DataProvider, truths: list[np.ndarray]
 ) -> ImageScores:
-    """One model of the configuration, trained as in the search, scored on the test images."""
+    """One model of the chosen trial's configuration, trained as in the search, scored on the test images."""
+    from hpo.study.time_limit import config_as_trained
     from objectives.evaluate import score_at_native_resolution
     from objectives.keras_setup import import_keras
-    from objectives.space import config_from_params
     from objectives.train import train
 
     import_keras().backend.clear_session()
-    config = config_from_params(handle.spec.space, params, seed=seed)
+    config = config_as_trained(handle.spec.space, chosen.params, chosen.attrs, seed=seed)
     model, _ = train(config, provider.training_data(config.image_size))
     test = provider.dataset(config.image_size).images[list(handle.spec.split.test)]
     probabilities = model.predict(test, verbose=0)

@@ -320,7 +320,7 @@ def replay_trial(storage_url: str, study_name: str, number: int) -> tuple[float 
     Returns:
         The trial's stored DICE (``None`` if it did not complete) and the replay's results.
     """
-    from objectives.space import config_from_params
+    from hpo.study.time_limit import config_as_trained
     from objectives.train import train
 
     handle = open_study(storage_url, study_name)
@@ -330,7 +330,7 @@ def replay_trial(storage_url: str, study_name: str, number: int) -> tuple[float 
     trial = trials[number]
     if "seed" not in trial.user_attrs or not trial.params:
         raise ValueError(f"trial {number} never started training (state {trial.state.name}); nothing to replay")
-    config = config_from_params(handle.spec.space, trial.params, seed=int(trial.user_attrs["seed"]))
+    config = config_as_trained(handle.spec.space, trial.params, trial.user_attrs, seed=int(trial.user_attrs["seed"]))
     data = DataProvider(handle.spec.data, handle.spec.split).training_data(config.image_size)
     _, result = train(config, data)
     return trial.value, result

@@ -8,7 +8,8 @@ epochs and stops training. A trial stopped this way completes with the best weig
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from hpo.study.budget import count_trials, trial_time_limit
@@ -18,9 +19,11 @@ if TYPE_CHECKING:
     import optuna
 
     from hpo.study.spec import StudySpec
+    from objectives.config import TrainConfig
     from objectives.objective import KerasCallbackFactory
+    from objectives.space import SearchSpace
 
-__all__ = ["STOPPED_BY", "time_limited"]
+__all__ = ["STOPPED_BY", "config_as_trained", "time_limited"]
 
 STOPPED_BY = "stopped_by"  # trial user attribute: which time limit ended its training early
 
@@ -65,3 +68,21 @@ def time_limited(
         return [TimeLimit(), *extra]
 
     return callbacks
+
+
+def config_as_trained(
+    space: SearchSpace, params: Mapping[str, Any], attrs: Mapping[str, Any], seed: int
+) -> TrainConfig:
+    """The configuration a stored trial trained with, to train it again as the search did.
+
+    A trial that a time limit stopped trained only the epochs it ran (``epochs_run``), not its
+    ``max_epochs``: retraining it (the final score, ``hpo trial replay``) keeps to those, so on a
+    slow machine the final score costs what the trial cost, not epochs it never had time for.
+    """
+    from objectives.space import config_from_params
+
+    config = config_from_params(space, params, seed=seed)
+    ran = attrs.get("epochs_run")
+    if attrs.get(STOPPED_BY) is not None and isinstance(ran, int) and 0 < ran < config.max_epochs:
+        return replace(config, max_epochs=ran)
+    return config

@@ -20,9 +20,9 @@ from hpo.study.budget import (
 )
 from hpo.study.defaults import TRIALS_PER_TIME_BUDGET
 from hpo.study.presets import make_spec
-from hpo.study.run import create_study, open_study, run_trials, study_over
+from hpo.study.run import create_study, open_study, replay_trial, run_trials, study_over
 from hpo.study.spec import StudySpec
-from hpo.study.time_limit import STOPPED_BY, time_limited
+from hpo.study.time_limit import STOPPED_BY, config_as_trained, time_limited
 from objectives.data import parse_source
 from objectives.objective import DataProvider, LungObjective
 from tests.tiny import TINY_SPACE, tiny_space, write_tiny_space
@@ -121,8 +121,8 @@ def test_a_trial_gets_an_eighth_of_the_budget_and_the_time_the_study_has_left() 
 
 def test_training_stops_when_the_next_epoch_would_pass_the_trials_share(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 's.db'}"
-    spec, _ = make_spec(parse_source("synthetic:8"), tiny_space().with_overrides({"max_epochs": 8}),
-                        n_trials=10, time_budget_s=3600, final_seeds=0)  # fmt: skip
+    space = tiny_space().with_overrides({"max_epochs": 8, "patience": 50})  # no early stopping
+    spec, _ = make_spec(parse_source("synthetic:8"), space, n_trials=10, time_budget_s=3600, final_seeds=0)
     handle = create_study(url, "s", spec)
     ticks = itertools.count(0.0, 100.0)  # each epoch takes 100 s on this clock; the share is 450 s
     objective = LungObjective(
@@ -134,6 +134,11 @@ def test_training_stops_when_the_next_epoch_would_pass_the_trials_share(tmp_path
     assert trial.user_attrs["epochs_run"] == 4  # a fifth epoch would end at 500 s
     assert trial.user_attrs[STOPPED_BY] == "trial time share"
     assert trial.value == trial.user_attrs["val_dice"]
+    # Trained again (final score, replay), it gets the epochs it had, not the 8 it had no time for.
+    assert config_as_trained(spec.space, trial.params, trial.user_attrs, seed=1).max_epochs == 4
+    assert config_as_trained(spec.space, trial.params, {"epochs_run": 4}, seed=1).max_epochs == 8
+    _, replayed = replay_trial(url, "s", trial.number)
+    assert replayed.epochs_run == 4
 
 
 def test_a_study_without_a_time_budget_adds_no_limit() -> None:
