@@ -1,6 +1,6 @@
 """Search efficiency: the researchers' grid, the default study and random search, on one epoch budget.
 
-All three arms run on real chest X-rays (``folder:../shared/data/shenzhen-256`` at 128 px)
+All three arms run on real chest X-rays (``folder:../shared/data/shenzhen-256`` at 128 px, or ``--image-size``)
 through the real study machinery, on the split a default study of that data gets, at one
 fidelity (``--steps-per-epoch``, the researchers used 100; all arms alike):
 
@@ -19,7 +19,7 @@ as it finishes; the study never reads it.
 The grid study's report (``hpo report``: the researchers' one-factor-at-a-time tables, on real
 data) is written to ``bench/results/seed-report/``.
 
-Run: ``python -m bench.search [--steps-per-epoch 10] [--seed 0] [--final-seeds 1]``.
+Run: ``python -m bench.search [--steps-per-epoch 10] [--image-size 128] [--seed 0] [--final-seeds 1]``.
 """
 
 from __future__ import annotations
@@ -130,11 +130,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=f"folder:{DEFAULT_DATA}")
     parser.add_argument("--steps-per-epoch", type=int, default=10)
+    parser.add_argument("--image-size", type=int, default=128, help="the side every arm trains at (a multiple of 16)")
     parser.add_argument("--seed", type=int, default=0, help="study seed (sampler, split, trials)")
     parser.add_argument("--final-seeds", type=int, default=1, help="retrainings of each arm's pick for its test DICE")
     arguments = parser.parse_args()
     source = parse_source(arguments.data)
-    steps = {"steps_per_epoch": arguments.steps_per_epoch}
+    steps = {"steps_per_epoch": arguments.steps_per_epoch, "image_size": arguments.image_size}
     seed_preset = PRESETS[PresetName.seed]
     default_space = SearchSpace.default().with_overrides(steps)
     arms = [
@@ -154,7 +155,7 @@ def main() -> None:
             enqueue = seed_preset.trials_to_enqueue() if budget is None else []
             handle = create_study(storage, f"arm-{index}", spec, enqueue=enqueue)
             provider = DataProvider(source, spec.split)
-            truths = [item.mask for item in load_native(source, spec.split.test, image_size=128)]
+            truths = [item.mask for item in load_native(source, spec.split.test, image_size=arguments.image_size)]
             observer = _Observer(provider, spec.split.test, truths, budget)
             seconds = _run_arm(handle, observer)
             rows.append(_summary(arm, handle, observer, seconds, target, arguments.final_seeds))
@@ -164,7 +165,7 @@ def main() -> None:
     grid, default = rows[0], rows[1]
     gain = default["pick test DICE (native)"] - grid["pick test DICE (native)"]
     info = machine()
-    info.update({"data": str(source), "image_size": 128, "steps_per_epoch": arguments.steps_per_epoch,
+    info.update({"data": str(source), "image_size": arguments.image_size, "steps_per_epoch": arguments.steps_per_epoch,
                  "study seed": arguments.seed, "final seeds": arguments.final_seeds})  # fmt: skip
     publish(
         "search",
