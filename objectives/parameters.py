@@ -110,8 +110,8 @@ PARAMETERS: tuple[ParameterDef, ...] = (
     ParameterDef("augment", bool, Choice((True, False)), "augmentation on or off"),
     # Default ranges are those a chest X-ray plausibly varies by (upright, a few degrees of tilt,
     # modest shifts): in the researchers' grid on Shenzhen their wide shift, shear and zoom lowered
-    # DICE and no augmentation scored best (bench.search's seed report). Their own values (rotation 180, shift 0.8, ...) remain
-    # within the limits, for the `seed` preset or a --space file.
+    # DICE and no augmentation scored best (bench.search's seed report). Their own values
+    # (rotation 180, shift 0.8, ...) remain within the limits, for the `seed` preset or a --space file.
     ParameterDef(
         "rotation", float, FloatRange(0.0, 20.0), "rotation range (deg)", (0.0, 180.0), section="augmentation"
     ),
