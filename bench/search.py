@@ -135,11 +135,11 @@ def main() -> None:
     parser.add_argument("--final-seeds", type=int, default=1, help="retrainings of each arm's pick for its test DICE")
     arguments = parser.parse_args()
     source = parse_source(arguments.data)
-    steps = {"steps_per_epoch": arguments.steps_per_epoch, "image_size": arguments.image_size}
+    fidelity = {"steps_per_epoch": arguments.steps_per_epoch, "image_size": arguments.image_size}  # every arm alike
     seed_preset = PRESETS[PresetName.seed]
-    default_space = SearchSpace.default().with_overrides(steps)
+    default_space = SearchSpace.default().with_overrides(fidelity)
     arms = [
-        ("grid (seed preset, unpruned)", seed_preset.space().with_overrides(steps), "random", "none"),
+        ("grid (seed preset, unpruned)", seed_preset.space().with_overrides(fidelity), "random", "none"),
         (f"default ({DEFAULT_SAMPLER} + {DEFAULT_PRUNER} pruning)", default_space, DEFAULT_SAMPLER, DEFAULT_PRUNER),
         ("random, unpruned", default_space, "random", "none"),
     ]
