@@ -16,6 +16,7 @@ from objectives.keras_setup import DEFAULT_BACKEND
 __all__ = [
     "DEFAULT_TRIALS_PER_GPU",
     "EXPECT_GPU_VARIABLE",
+    "READY_FILE_VARIABLE",
     "detect_gpus",
     "gpu_backend",
     "gpu_environment",
@@ -29,6 +30,9 @@ __all__ = [
 DEFAULT_TRIALS_PER_GPU = 3
 # Set in a GPU child's environment: its worker checks at start that the backend sees this GPU.
 EXPECT_GPU_VARIABLE = "HPO_EXPECT_GPU"
+# Set in the environment of a GPU's first child: it creates this file once its check has passed,
+# and the GPU's other children start then (one line, not one per child, when the check fails).
+READY_FILE_VARIABLE = "HPO_GPU_READY_FILE"
 
 # Each process takes only the memory it uses, so that several trials share one GPU:
 # TensorFlow grows its pool on demand, JAX does not preallocate 75 % of the card, and torch's

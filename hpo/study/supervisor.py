@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,13 @@ from pathlib import Path
 from rich.console import Console
 
 from hpo.study.finalize import final_score_due
-from hpo.study.gpus import DEFAULT_TRIALS_PER_GPU, gpu_backend, gpu_environment, process_layout
+from hpo.study.gpus import (
+    DEFAULT_TRIALS_PER_GPU,
+    READY_FILE_VARIABLE,
+    gpu_backend,
+    gpu_environment,
+    process_layout,
+)
 from hpo.study.hints import worker_command
 from hpo.study.run import open_study, study_over
 from hpo.study.workers import (
@@ -105,15 +112,56 @@ def _die_with_parent(parent: int) -> Callable[[], None]:
 
 @dataclass
 class _Slot:
-    """One worker position of the supervisor: a device, the child filling it, and its crashes."""
+    """One worker position of the supervisor: a device, the child filling it, and its crashes.
+
+    A GPU's first slot leads it: its child creates ``ready_file`` once the backend sees the GPU,
+    and the GPU's other slots (``waiting``) start only then, so a GPU the backend cannot use is
+    reported by one process, not by every one of ``--trials-per-gpu``.
+    """
 
     device: str | None
     child: subprocess.Popen[bytes] | None = None
     crashes: int = 0  # in a row: a child that stops normally resets it
+    ready_file: Path | None = None  # set on a GPU's first slot
+    leader: _Slot | None = None  # set on a GPU's other slots: the first slot of their GPU
+    waiting: bool = False  # not started yet: its leader's child has not passed the device check
 
     @property
     def where(self) -> str:
         return "CPU" if self.device is None else f"GPU {self.device}"
+
+
+def _lay_out(devices: Sequence[str | None], folder: Path) -> list[_Slot]:
+    """A slot per entry of ``devices``; each GPU's first slot leads the GPU's others."""
+    slots: list[_Slot] = []
+    leaders: dict[str, _Slot] = {}
+    for index, device in enumerate(devices):
+        if device is None:
+            slots.append(_Slot(device))
+        elif device in leaders:
+            slots.append(_Slot(device, leader=leaders[device], waiting=True))
+        else:
+            leaders[device] = _Slot(device, ready_file=folder / f"gpu-{index}.ready")
+            slots.append(leaders[device])
+    return slots
+
+
+def _release_waiting(slots: Sequence[_Slot]) -> list[_Slot]:
+    """The waiting slots whose leader's child has passed its device check: to start now.
+
+    Those whose leader ended without passing it stop waiting and are never started: the leader
+    said why, and their children would fail the same way.
+    """
+    released = []
+    for slot in slots:
+        if not slot.waiting or slot.leader is None or slot.leader.ready_file is None:
+            continue
+        if slot.leader.ready_file.exists():
+            slot.waiting = False
+            released.append(slot)
+        elif slot.leader.child is None:
+            slot.waiting = False
+    return released
 
 
 _MAX_CRASHES = 3  # a slot whose children die this many times in a row is not refilled
@@ -144,7 +192,23 @@ def supervise_workers(
         0 if every child ended well, else the first non-zero exit code (128 + N after signal N).
     """
     deadline = None if timeout is None else time.monotonic() + timeout
-    slots = [_Slot(device) for device in devices]
+    with tempfile.TemporaryDirectory(prefix="lung-hpo-workers-") as folder:
+        slots = _lay_out(devices, Path(folder))
+        return _supervise(name, storage_url, artifact_dir, slots, deadline, console, heartbeat, recycle_after, max_wait)
+
+
+def _supervise(
+    name: str,
+    storage_url: str,
+    artifact_dir: Path,
+    slots: Sequence[_Slot],
+    deadline: float | None,
+    console: Console,
+    heartbeat: Heartbeat,
+    recycle_after: int,
+    max_wait: float | None,
+) -> int:
+    """`supervise_workers`' loop over laid-out slots."""
     codes: list[int] = []
 
     def start(slot: _Slot) -> None:
@@ -154,6 +218,8 @@ def supervise_workers(
         else:
             backend = gpu_backend(os.environ.get("KERAS_BACKEND"), _installed)
             env.update(gpu_environment(slot.device, backend, default_cache_dir()))
+            if slot.ready_file is not None:
+                env[READY_FILE_VARIABLE] = str(slot.ready_file)
         command = [sys.executable, "-m", "hpo", "worker", name, "--artifacts", str(artifact_dir),
                    "--in-process", "--recycle-after", str(recycle_after)]  # fmt: skip
         if deadline is not None:
@@ -189,11 +255,19 @@ def supervise_workers(
             codes.append(1)
 
     for slot in slots:
-        start(slot)
-    console.print(f"Started {len(slots)} worker process(es); each is replaced after {recycle_after} trials.")
+        if not slot.waiting:
+            start(slot)
+    waiting = sum(slot.waiting for slot in slots)
+    console.print(
+        f"Started {len(slots) - waiting} worker process(es); each is replaced after {recycle_after} trials."
+        + (f" {waiting} more start once the first process on their GPU sees it." if waiting else "")
+    )
     with signals_interrupt(INTERRUPT_GRACE_S + 10) as received:
         try:
-            while any(slot.child is not None for slot in slots):
+            while any(slot.child is not None or slot.waiting for slot in slots):
+                for slot in _release_waiting(slots):
+                    if deadline is None or time.monotonic() < deadline:
+                        start(slot)
                 for slot in slots:
                     code = slot.child.poll() if slot.child is not None else None
                     if code is not None:

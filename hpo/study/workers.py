@@ -8,6 +8,7 @@ it). A worker therefore trains at most ``recycle_after`` trials in one process: 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -23,7 +24,7 @@ from rich.console import Console
 
 from hpo.study.budget import TrialCounts
 from hpo.study.finalize import finalize_when_over
-from hpo.study.gpus import EXPECT_GPU_VARIABLE
+from hpo.study.gpus import EXPECT_GPU_VARIABLE, READY_FILE_VARIABLE
 from hpo.study.hints import worker_command
 from hpo.study.run import StudyHandle, TrialInterrupted, open_study, run_trials, study_over
 from storage import StorageError, mask_url
@@ -198,6 +199,10 @@ def _check_gpu() -> None:
         require_one_gpu(gpu)
     except DeviceError as error:
         raise WorkerStopped(f"[{os.getpid()}] {error}", DEVICE_EXIT_CODE) from None
+    ready = os.environ.get(READY_FILE_VARIABLE)
+    if ready:  # this GPU's other workers may start now
+        with contextlib.suppress(OSError):  # a supervisor gone with its folder has nobody to tell
+            Path(ready).touch()
 
 
 def _finalize_when_over(handle: StudyHandle, console: Console, results: Console) -> None:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import optuna
 import pytest
@@ -18,6 +19,7 @@ from hpo.study.gpus import (
     gpu_environment,
     process_layout,
 )
+from hpo.study.supervisor import _lay_out, _release_waiting
 from hpo.study.workers import DEVICE_EXIT_CODE
 from objectives.train import resolve_precision
 
@@ -100,11 +102,34 @@ def test_a_gpu_worker_whose_backend_sees_no_gpu_stops_in_one_line_and_loses_noth
     )  # fmt: skip
     assert worker.returncode == DEVICE_EXIT_CODE, worker.stderr
     lines = [line for line in worker.stderr.splitlines() if "backend sees" in line]
-    # Two processes per GPU, each of which checked its own GPU and said why it stopped, in one line.
-    assert sorted(line.split("] ", 1)[1].split(":")[0] for line in lines) == ["GPU 0", "GPU 0", "GPU 1", "GPU 1"]
+    # Each GPU's first process checked its GPU and said why it stopped, in one line; the GPU's
+    # second process waited for that check and was never started.
+    assert sorted(line.split("] ", 1)[1].split(":")[0] for line in lines) == ["GPU 0", "GPU 1"]
+    assert "Started 2 worker process(es)" in worker.stderr and "2 more start once" in worker.stderr
     for line in lines:
         assert "the Keras tensorflow backend sees no GPU, only the CPU" in line
         assert "pip install 'lung-hpo[gpu]'" in line
     assert "Traceback" not in worker.stderr
     trials = optuna.load_study(study_name="gpu", storage=storage).get_trials()
     assert trials == []  # no trial was started, so none is lost or left running
+
+
+def test_a_gpus_other_workers_start_once_its_first_has_passed_the_device_check(tmp_path: Path) -> None:
+    slots = _lay_out(["0", "0", "1", "1", None], tmp_path)
+    first_0, second_0, first_1, second_1, cpu = slots
+    assert (first_0.waiting, second_0.waiting, first_1.waiting, second_1.waiting, cpu.waiting) == (
+        False, True, False, True, False
+    )  # fmt: skip
+    assert second_0.leader is first_0 and second_1.leader is first_1 and cpu.leader is None
+    assert first_0.ready_file is not None and first_1.ready_file is not None
+    assert first_0.ready_file != first_1.ready_file and cpu.ready_file is None
+
+    # Both leaders' children running (the loop only asks whether there is one), neither checked yet.
+    first_0.child = first_1.child = cast("subprocess.Popen[bytes]", object())
+    assert _release_waiting(slots) == []
+    first_0.ready_file.touch()  # GPU 0's first worker sees its GPU
+    assert _release_waiting(slots) == [second_0]
+    assert not second_0.waiting and second_1.waiting
+    first_1.child = None  # GPU 1's first worker ended without seeing its GPU
+    assert _release_waiting(slots) == []
+    assert not second_1.waiting  # given up: its check would fail the same way
