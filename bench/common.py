@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["RESULTS", "machine", "publish", "render_readme"]
+__all__ = ["RESULTS", "machine", "publish", "render_readme", "results_folder"]
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
@@ -61,6 +61,12 @@ def machine() -> dict[str, Any]:
     return info
 
 
+def results_folder() -> Path:
+    """Where this run's results go: ``bench/results``, or the folder ``HPO_BENCH_RESULTS`` names."""
+    elsewhere = os.environ.get(RESULTS_VARIABLE)
+    return Path(elsewhere) if elsewhere else RESULTS
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
@@ -85,12 +91,11 @@ def publish(
     console.print(table)
     for note in notes:
         console.print(note)
-    elsewhere = os.environ.get(RESULTS_VARIABLE)
-    results = Path(elsewhere) if elsewhere else RESULTS
+    results = results_folder()
     results.mkdir(parents=True, exist_ok=True)
     document = {"title": title, "columns": columns, "rows": rows, "notes": list(notes), "machine": meta or machine()}
     (results / f"{name}.json").write_text(json.dumps(document, indent=2, default=str) + "\n")
-    if not elsewhere:
+    if results == RESULTS:
         render_readme()
 
 
