@@ -28,8 +28,10 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Every test a CPU can run: the fast default tier and the end-to-end runs marked `slow`.
+# `.venv/bin/python -m pytest` alone runs the fast tier (a few minutes on 2 cores).
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m 'not gpu'
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.pipeline

@@ -8,11 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.tiny import write_tiny_space
 
 ROOT = Path(__file__).parents[2]
 
 
+@pytest.mark.slow
 def test_bench_budget_runs_a_study_to_its_final_score(tmp_path: Path) -> None:
     # A millisecond: the first trial always starts, its first epoch spends the budget, and the
     # final score follows.

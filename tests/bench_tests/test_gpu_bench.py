@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[2]
 
 
+@pytest.mark.slow
 def test_bench_gpu_runs_on_the_cpu(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "bench.gpu", "--backends", "tensorflow", "--image-size", "32",
                "--batch-size", "4", "--steps", "2", "--epochs", "2", "--processes", "2", "--trials", "1",

@@ -6,6 +6,7 @@ import warnings
 from pathlib import Path
 
 import optuna
+import pytest
 from optuna.trial import TrialState
 from typer.testing import CliRunner
 
@@ -38,6 +39,7 @@ def _dead_workers_trial(storage: str, grace_period: int) -> int:
     return trial.number
 
 
+@pytest.mark.slow
 def test_a_worker_beside_a_dead_workers_running_trial_fills_the_budget(tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path / 'b.db'}"
     _create(storage, tmp_path, n_trials=1)
@@ -61,6 +63,7 @@ def test_a_worker_beside_a_dead_workers_running_trial_fills_the_budget(tmp_path:
     assert not [t for t in trials.values() if t.state == TrialState.RUNNING]
 
 
+@pytest.mark.slow
 def test_a_worker_leaves_a_live_trial_to_its_worker_and_runs_the_rest(tmp_path: Path) -> None:
     # The "dead" trial's heartbeat stays fresh for the whole test (a long grace period): a worker
     # must not wait for it when the budget still has room, and must not touch it.

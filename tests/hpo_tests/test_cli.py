@@ -119,6 +119,7 @@ def test_create_worker_replay_end_to_end(tmp_path: Path, capfd: pytest.CaptureFi
     assert "no study named 'nope'" in missing.output
 
 
+@pytest.mark.slow
 def test_demo_runs_and_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     # The final score at the demo's end is checked on a real process in test_quiet_terminal.
@@ -138,6 +139,7 @@ def test_demo_runs_and_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert study.metric_names == ["validation DICE"]  # optuna-dashboard's label for the objective
 
 
+@pytest.mark.slow
 def test_ctrl_c_requeues_the_running_trial(tmp_path: Path) -> None:
     import signal
     import time
@@ -191,6 +193,7 @@ def test_ctrl_c_requeues_the_running_trial(tmp_path: Path) -> None:
     assert not NOISE.search(shown), shown
 
 
+@pytest.mark.slow
 def test_worker_processes_are_recycled(tmp_path: Path) -> None:
     storage = _storage(tmp_path)
     space = write_tiny_space(tmp_path)

@@ -90,6 +90,7 @@ def test_a_study_without_a_test_set_has_no_final_score(storage: str) -> None:
     assert "no locked test set" in report.summary[0]
 
 
+@pytest.mark.slow
 def test_the_final_score_is_computed_once_when_the_study_is_over(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'auto.db'}"
     spec, _ = make_spec(parse_source("synthetic:16"), tiny_space(), n_trials=2, val_fraction=0.25, final_seeds=1)

@@ -74,6 +74,7 @@ def test_enqueue_baseline_keeps_to_the_space(tmp_path: Path) -> None:
     assert "batch_size" not in fixed and fixed["augment"] is True
 
 
+@pytest.mark.slow
 def test_seed_study_report_has_the_researchers_tables(tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path / 's.db'}"
     space = write_tiny_space(tmp_path)

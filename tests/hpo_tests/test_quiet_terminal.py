@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from objectives.phantom import make_phantom
 from tests.objectives_tests.data.conftest import ExportBuilder, square_polygon
@@ -38,6 +39,7 @@ def _quiet(result: subprocess.CompletedProcess[str]) -> None:
         assert not NOISE.search(stream), stream
 
 
+@pytest.mark.slow
 def test_the_demo_prints_json_alone_on_stdout_and_no_library_noise(tmp_path: Path) -> None:
     result = _hpo("demo", "--n-trials", "2", "--final-seeds", "1", "--format", "json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

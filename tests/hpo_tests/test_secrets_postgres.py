@@ -43,6 +43,7 @@ def _database_text(url: str) -> str:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_no_secret_in_any_output_study_artifact_report_or_log(postgres_url: str, tmp_path: Path) -> None:
     url = _with_password(postgres_url)
     env = {"HPO_STORAGE": url, "MDAI_TOKEN": TOKEN, "HPO_ARTIFACTS": str(tmp_path / "artifacts")}

@@ -119,6 +119,7 @@ def test_a_trial_gets_an_eighth_of_the_budget_and_the_time_the_study_has_left() 
     assert trial_time_limit(_spec(100, None), count_trials(study, _spec(100, None))) is None
 
 
+@pytest.mark.slow
 def test_training_stops_when_the_next_epoch_would_pass_the_trials_share(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 's.db'}"
     space = tiny_space().with_overrides({"max_epochs": 8, "patience": 50})  # no early stopping

@@ -120,6 +120,7 @@ def test_concurrent_workers_fill_the_budget_exactly(postgres_url: str, tmp_path:
     assert "Traceback" not in output and "failed" not in output
 
 
+@pytest.mark.slow
 def test_a_killed_worker_loses_no_trial(postgres_url: str, tmp_path: Path) -> None:
     _create(postgres_url, tmp_path, n_trials=2, steps=25, epochs=6)  # epochs left when the kill comes
     victim = _Worker(postgres_url, tmp_path, "--recycle-after", "0")
@@ -141,6 +142,7 @@ def test_a_killed_worker_loses_no_trial(postgres_url: str, tmp_path: Path) -> No
     assert retries[0].params == killed.params
 
 
+@pytest.mark.slow
 def test_the_supervisor_reports_and_replaces_a_killed_child(postgres_url: str, tmp_path: Path) -> None:
     _create(postgres_url, tmp_path, n_trials=2, steps=25, epochs=6)  # epochs left when the kill comes
     supervisor = _Worker(postgres_url, tmp_path)
@@ -162,6 +164,7 @@ def test_the_supervisor_reports_and_replaces_a_killed_child(postgres_url: str, t
     )
 
 
+@pytest.mark.slow
 def test_a_killed_supervisor_leaves_no_orphan_and_loses_no_trial(postgres_url: str, tmp_path: Path) -> None:
     _create(postgres_url, tmp_path, n_trials=2, steps=25, epochs=6)
     supervisor = _Worker(postgres_url, tmp_path)
@@ -175,6 +178,7 @@ def test_a_killed_supervisor_leaves_no_orphan_and_loses_no_trial(postgres_url: s
     _assert_budget_filled_once(postgres_url, 2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_sigterm_and_ctrl_c_requeue_and_exit_in_one_line(postgres_url: str, tmp_path: Path, signum: int) -> None:
     # 1000 epochs: however fast training is, the trial is still running when the signal comes.
@@ -199,6 +203,7 @@ def test_sigterm_and_ctrl_c_requeue_and_exit_in_one_line(postgres_url: str, tmp_
     assert queued.user_attrs["retry_of"] == running.number
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("pg_ctlcluster") is None or os.geteuid() != 0, reason="needs pg_ctlcluster as root")
 def test_a_database_restart_loses_no_trial(postgres_url: str, tmp_path: Path) -> None:
     _create(postgres_url, tmp_path, n_trials=4, steps=10)
@@ -223,6 +228,7 @@ def test_a_database_restart_loses_no_trial(postgres_url: str, tmp_path: Path) ->
     assert len({t.number for t in trials}) == len(trials)
 
 
+@pytest.mark.slow
 def test_a_trial_left_without_any_heartbeat_is_run_again(postgres_url: str, tmp_path: Path) -> None:
     """A worker that loses the database (or dies) right after creating a trial leaves it RUNNING
     with no heartbeat, which Optuna's own check passes over: the next worker must not wait for it

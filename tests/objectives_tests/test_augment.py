@@ -68,6 +68,7 @@ def test_keras_metrics_match_numpy_on_tensorflow() -> None:
     assert max(errors.values()) < 1e-5
 
 
+@pytest.mark.slow
 @pytest.mark.backends
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_same_checks_pass_on_other_backends(backend: str) -> None:

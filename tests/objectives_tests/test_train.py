@@ -24,6 +24,7 @@ def data() -> TrainingData:
     return TrainingData(images[:8], masks[:8], images[8:], masks[8:])
 
 
+@pytest.mark.slow
 def test_same_seed_same_run(data: TrainingData) -> None:
     first_model, first = train(CONFIG, data)
     second_model, second = train(CONFIG, data)
