@@ -192,23 +192,8 @@ def supervise_workers(
         0 if every child ended well, else the first non-zero exit code (128 + N after signal N).
     """
     deadline = None if timeout is None else time.monotonic() + timeout
-    with tempfile.TemporaryDirectory(prefix="lung-hpo-workers-") as folder:
-        slots = _lay_out(devices, Path(folder))
-        return _supervise(name, storage_url, artifact_dir, slots, deadline, console, heartbeat, recycle_after, max_wait)
-
-
-def _supervise(
-    name: str,
-    storage_url: str,
-    artifact_dir: Path,
-    slots: Sequence[_Slot],
-    deadline: float | None,
-    console: Console,
-    heartbeat: Heartbeat,
-    recycle_after: int,
-    max_wait: float | None,
-) -> int:
-    """`supervise_workers`' loop over laid-out slots."""
+    ready_folder = tempfile.TemporaryDirectory(prefix="lung-hpo-workers-")  # removed when supervision ends
+    slots = _lay_out(devices, Path(ready_folder.name))
     codes: list[int] = []
 
     def start(slot: _Slot) -> None:
@@ -262,7 +247,7 @@ def _supervise(
         f"Started {len(slots) - waiting} worker process(es); each is replaced after {recycle_after} trials."
         + (f" {waiting} more start once the first process on their GPU sees it." if waiting else "")
     )
-    with signals_interrupt(INTERRUPT_GRACE_S + 10) as received:
+    with ready_folder, signals_interrupt(INTERRUPT_GRACE_S + 10) as received:
         try:
             while any(slot.child is not None or slot.waiting for slot in slots):
                 for slot in _release_waiting(slots):
