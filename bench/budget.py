@@ -24,7 +24,7 @@ from typing import Any
 
 from rich.console import Console
 
-from bench.common import machine, publish
+from bench.common import machine, publish, quiet_optuna
 from bench.real_data import DEFAULT_DATA
 from hpo.study.budget import format_duration, parse_duration
 from hpo.study.defaults import DEFAULT_FINAL_SEEDS, TRIALS_PER_TIME_BUDGET
@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--space", type=Path, default=None, help="a --space TOML file (default: the default space)")
     parser.add_argument("--seed", type=int, default=0, help="study seed (sampler, split, trials)")
     arguments = parser.parse_args(argv)
+    quiet_optuna()
     budget_s = parse_duration(arguments.time_budget)
     request = StudyRequest(data=arguments.data, space_file=arguments.space, seed=arguments.seed,
                            final_seeds=arguments.final_seeds, time_budget_s=budget_s)  # fmt: skip

@@ -40,6 +40,7 @@ no figure below is typed by hand. Ratios compare against a baseline measured in 
 | storage cost with 1 to 8 workers | `.venv/bin/python -m bench.storage` |
 | seed-preset baseline: lung-hpo vs plain Keras | `.venv/bin/python -m bench.reference` |
 | search efficiency: seed grid, default study, random search | `.venv/bin/python -m bench.search` |
+| which ranges to search: validation DICE by value, random study | `.venv/bin/python -m bench.space` |
 | what a time budget buys: a default study, start to final score | `.venv/bin/python -m bench.budget --time-budget 1h` |
 | accelerator: throughput, GPU busy, trials per hour (run it where a GPU is) | `.venv/bin/python -m bench.gpu` |
 
@@ -59,6 +60,13 @@ def machine() -> dict[str, Any]:
         info["keras_backend"] = keras.backend.backend()
         info["keras"] = keras.__version__
     return info
+
+
+def quiet_optuna() -> None:
+    """Keeps Optuna's INFO lines (one per study and trial) off a benchmark's terminal, as the CLI does."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 def results_folder() -> Path:
