@@ -9,8 +9,9 @@ fidelity (``--steps-per-epoch``, the researchers used 100; all arms alike):
   number of training epochs (an epoch counter stops the last trial when they are spent);
 - **random**: random search, unpruned, over the default space, with the same epoch budget;
 - **previous**: the default study before successive halving became the default (TPE with the
-  median pruner, ``max_epochs`` searched from 5 to 20, ``train_fraction`` 0.9 or 1.0), with the
-  same epoch budget: the head-to-head that shows what the current default gained.
+  median pruner, ``max_epochs`` searched from 5 to 20, ``train_fraction`` 0.9 or 1.0, learning
+  rates from 1e-4 and 8 base filters as well), with the same epoch budget: the head-to-head that
+  shows what the current default gained.
 
 For each arm: the test DICE of its final pick (the best trial's configuration retrained with a
 fresh seed, or the mean over ``--final-seeds`` of them, and scored on the locked test images at
@@ -37,8 +38,9 @@ from typing import Any
 
 import optuna
 
-from bench.common import machine, publish, results_folder
+from bench.common import machine, publish, quiet_optuna, results_folder
 from bench.real_data import DEFAULT_DATA
+from bench.space import PREVIOUS_RANGES
 from hpo.report.build import report_study
 from hpo.study.defaults import DEFAULT_PRUNER, DEFAULT_SAMPLER
 from hpo.study.finalize import finalize
@@ -52,8 +54,9 @@ from objectives.space import SearchSpace
 from objectives.training_model import network_of
 
 _MANY = 10_000  # a trial budget the epoch budget always ends first
-# The default space before cf92eea, where epochs and the share of training data were searched.
-_PREVIOUS_SPACE = {"max_epochs": {"low": 5, "high": 20}, "train_fraction": [0.9, 1.0]}
+# The default space before cf92eea, where epochs and the share of training data were searched,
+# with the ranges it had before bench.space narrowed them.
+_PREVIOUS_SPACE = {"max_epochs": {"low": 5, "high": 20}, "train_fraction": [0.9, 1.0], **PREVIOUS_RANGES}
 ARMS = ("grid", "default", "random", "previous")
 
 
@@ -152,6 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--final-seeds", type=int, default=1, help="retrainings of each arm's pick for its test DICE")
     parser.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated, from {', '.join(ARMS)}")
     arguments = parser.parse_args(argv)
+    quiet_optuna()
     chosen = {"grid", *(arm.strip() for arm in arguments.arms.split(",") if arm.strip())}
     if unknown := chosen - set(ARMS):
         parser.error(f"--arms: unknown {', '.join(sorted(unknown))}; expected some of {', '.join(ARMS)}")

@@ -14,7 +14,7 @@ def test_the_study_note_names_data_split_search_and_budget() -> None:
     assert "computed at its end (3 seeds)" in note
     assert "| split | 5 training / 3 validation / 2 locked test images (seed 4) |" in note
     assert "| sampler | random |" in note and "| pruner | hyperband |" in note and "| budget | 7 trials |" in note
-    assert "| image_size | fixed 32 |" in note and "| learning_rate | 0.0001 to 0.01 (log) |" in note
+    assert "| image_size | fixed 32 |" in note and "| learning_rate | 0.0005 to 0.01 (log) |" in note
 
 
 def test_the_study_note_leads_with_the_final_score_or_says_why_there_is_none() -> None:
