@@ -24,7 +24,9 @@ The grid study's report (``hpo report``: the researchers' one-factor-at-a-time t
 data) is written to ``bench/results/seed-report/``.
 
 Run: ``python -m bench.search [--steps-per-epoch 10] [--image-size 128] [--seed 0] [--final-seeds 1]
-[--arms grid,default,random,previous]`` (the grid always runs: it sets the budget and the bar).
+[--arms grid,default,random,previous]`` (the grid always runs: it sets the budget and the bar). The
+arms ``tpe-median``, ``tpe-successive-halving``, ``tpe-hyperband``, ``tpe-patient`` and ``tpe-none``
+run TPE over the default space with that pruner (or none), for choosing the default.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from bench.common import machine, publish, quiet_optuna, results_folder
 from bench.real_data import DEFAULT_DATA
 from bench.space import PREVIOUS_RANGES
 from hpo.report.build import report_study
+from hpo.study.algorithms import PrunerName
 from hpo.study.defaults import DEFAULT_PRUNER, DEFAULT_SAMPLER
 from hpo.study.finalize import finalize
 from hpo.study.presets import PRESETS, PresetName, make_spec
@@ -57,7 +60,10 @@ _MANY = 10_000  # a trial budget the epoch budget always ends first
 # The default space before cf92eea, where epochs and the share of training data were searched,
 # with the ranges it had before bench.space narrowed them.
 _PREVIOUS_SPACE = {"max_epochs": {"low": 5, "high": 20}, "train_fraction": [0.9, 1.0], **PREVIOUS_RANGES}
-ARMS = ("grid", "default", "random", "previous")
+DEFAULT_ARMS = ("grid", "default", "random", "previous")
+# TPE over the default space with each pruner in turn ("tpe-none": unpruned), for choosing the default.
+PRUNER_ARMS = tuple(f"tpe-{pruner}" for pruner in PrunerName)
+ARMS = (*DEFAULT_ARMS, *PRUNER_ARMS)
 
 
 def _epochs(trial: optuna.trial.FrozenTrial) -> int:
@@ -153,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--image-size", type=int, default=128, help="the side every arm trains at (a multiple of 16)")
     parser.add_argument("--seed", type=int, default=0, help="study seed (sampler, split, trials)")
     parser.add_argument("--final-seeds", type=int, default=1, help="retrainings of each arm's pick for its test DICE")
-    parser.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated, from {', '.join(ARMS)}")
+    parser.add_argument("--arms", default=",".join(DEFAULT_ARMS), help=f"comma-separated, from {', '.join(ARMS)}")
     arguments = parser.parse_args(argv)
     quiet_optuna()
     chosen = {"grid", *(arm.strip() for arm in arguments.arms.split(",") if arm.strip())}
@@ -170,6 +176,8 @@ def main(argv: list[str] | None = None) -> None:
                     DEFAULT_PRUNER),
         "random": ("random, unpruned", default_space, "random", "none"),
         "previous": ("previous default (tpe + median pruning, epochs searched)", previous_space, "tpe", "median"),
+        **{f"tpe-{pruner}": (f"tpe + {pruner} pruning" if pruner != PrunerName.none else "tpe, unpruned",
+                             default_space, "tpe", pruner.value) for pruner in PrunerName},
     }  # fmt: skip
     keys = [key for key in ARMS if key in chosen]
     rows: list[dict[str, Any]] = []
