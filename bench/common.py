@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["RESULTS", "machine", "publish", "render_readme", "results_folder"]
+__all__ = ["RESULTS", "machine", "publish", "quiet_optuna", "render_readme", "results_folder"]
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"

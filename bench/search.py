@@ -10,7 +10,7 @@ fidelity (``--steps-per-epoch``, the researchers used 100; all arms alike):
 - **random**: random search, unpruned, over the default space, with the same epoch budget;
 - **previous**: the default study before successive halving became the default (TPE with the
   median pruner, ``max_epochs`` searched from 5 to 20, ``train_fraction`` 0.9 or 1.0, learning
-  rates from 1e-4 and 8 base filters as well), with the same epoch budget: the head-to-head that
+  rates from 1e-4 as well), with the same epoch budget: the head-to-head that
   shows what the current default gained.
 
 For each arm: the test DICE of its final pick (the best trial's configuration retrained with a
@@ -138,6 +138,8 @@ def _summary(
         "pick": f"#{score.trial}",
         "pick val DICE": score.validation_dice,
         "pick test DICE (native)": score.dice,
+        "sd over seeds": score.dice_sd,
+        "95% CI over images": f"{score.dice_ci95[0]:.3f} to {score.dice_ci95[1]:.3f}",
         "epochs to grid's test DICE": reached if reached is not None else "never",
     }
 

@@ -1,8 +1,8 @@
 """Which ranges of the search space are worth searching: a random study over wider ranges, per value.
 
 Runs an unpruned random study on real chest X-rays (``folder:../shared/data/shenzhen-256``) over
-the default space with the ranges it had before they were narrowed (learning rates from 1e-4,
-8 base filters), every trial trained for the same epochs at one fidelity, and tabulates the
+the default space with the ranges it had before they were narrowed (learning rates from 1e-4),
+every trial trained for the same epochs at one fidelity, and tabulates the
 validation DICE of the trials by each searched value: learning rate in bins, the choices as they
 are. A range whose trials all score low is one the default space can leave out. Only the
 training and validation images are read; the split's locked test images are not.
@@ -31,10 +31,7 @@ from objectives.space import SearchSpace
 __all__ = ["PREVIOUS_RANGES", "main", "value_rows"]
 
 # The default ranges before bench.space narrowed them; bench.search's "previous" arm uses them too.
-PREVIOUS_RANGES: dict[str, Any] = {
-    "learning_rate": {"low": 1e-4, "high": 1e-2, "log": True},
-    "base_filters": [8, 16, 32],
-}
+PREVIOUS_RANGES: dict[str, Any] = {"learning_rate": {"low": 1e-4, "high": 1e-2, "log": True}}
 # Learning-rate bins: [edge, next edge).
 LEARNING_RATE_EDGES = (1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2)
 # Searched choices tabulated value by value.

@@ -26,6 +26,9 @@ def test_bench_search_runs_the_grid_and_the_previous_default(tmp_path: Path) -> 
     assert previous["arm"].startswith("previous default")
     assert previous["total epochs"] == grid["total epochs"]  # the epoch budget stops its last trial
     assert 0.0 <= previous["pick test DICE (native)"] <= 1.0
+    assert previous["sd over seeds"] == 0.0  # one retraining seed by default: no spread to show
+    low, high = (float(bound) for bound in previous["95% CI over images"].split(" to "))
+    assert low <= round(previous["pick test DICE (native)"], 3) <= high
     assert (tmp_path / "seed-report").is_dir()  # the grid's report lands beside the JSON, not in bench/results
     (note,) = document["notes"]
     assert note.startswith("previous default") and "test DICE against the grid's" in note
