@@ -63,11 +63,13 @@ def build_pruner(name: str) -> optuna.pruners.BasePruner:
 
     No pruner judges a trial in the warm-up epochs, where early stopping does not look either:
     before the batch-norm statistics settle, validation DICE says little. The median pruners
-    wait them out; successive halving and Hyperband put their first rung at the first epoch
-    after them (step ``WARMUP_EPOCHS``), then every third as many epochs (steps 2, 6, 18, ...):
-    at each rung a trial goes on only if it is among the best third of the trials that reached
-    it. That is the default: on a budget of epochs it spends most of them on the few
-    configurations that learn fastest (``bench.search``).
+    wait them out, then stop a trial whose DICE is below the median of the earlier trials at the
+    same epoch. That is the default. Successive halving and Hyperband put their first rung at
+    the first epoch after the warm-up (step ``WARMUP_EPOCHS``), then every third as many epochs
+    (steps 2, 6, 18, ...), where a trial goes on only if it is among the best third of the
+    trials that reached the rung. In ``bench.search`` that pruned 21 of 22 trials, most of them
+    at step 6, a few epochs before early stopping would have ended them: the study completed
+    only its first trial.
     """
     import optuna
 

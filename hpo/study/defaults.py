@@ -22,7 +22,7 @@ __all__ = [
 
 DEFAULT_DATA = "synthetic"  # the phantom: runs anywhere, no download
 DEFAULT_SAMPLER = SamplerName.tpe
-DEFAULT_PRUNER = PrunerName.successive_halving  # rungs over epochs; chosen by bench.search
+DEFAULT_PRUNER = PrunerName.median  # below the median at an epoch after the warm-up: stopped (bench.search)
 DEFAULT_N_TRIALS = 20  # study-wide budget of finished (complete or pruned) trials
 DEFAULT_VAL_FRACTION = 0.2  # share of the images held out for validation (early stopping, pruning, ranking)
 DEFAULT_TEST_FRACTION = 0.2  # share locked away for the final score; no part of the search sees it

@@ -63,7 +63,7 @@ def test_study_records_cover_lung_hpo_and_plain_optuna_studies(storage: str) -> 
     lungs = records["lungs"]
     assert (lungs["finished"], lungs["budget"], lungs["running"], lungs["failed"]) == (3, 3, 0, 1)
     assert (lungs["best_dice"], lungs["best_trial"]) == (0.75, 1)
-    assert (lungs["sampler"], lungs["pruner"], lungs["data"]) == ("tpe", "successive-halving", "synthetic:12")
+    assert (lungs["sampler"], lungs["pruner"], lungs["data"]) == ("tpe", "median", "synthetic:12")
     other = records["other"]
     assert other["budget"] is None and other["sampler"] is None
     assert other["finished"] == 2 and other["best_trial"] in (0, 1)

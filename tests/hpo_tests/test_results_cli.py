@@ -69,7 +69,7 @@ def test_study_list(tiny: TinyStudy) -> None:
     (record,) = json.loads(_run(tiny, "study", "list", "--format", "json").stdout)
     assert (record["study"], record["finished"], record["budget"], record["failed"]) == ("tiny", TRIALS, TRIALS, 1)
     assert 0.0 <= record["best_dice"] <= 1.0
-    assert (record["sampler"], record["pruner"], record["data"]) == ("tpe", "successive-halving", "synthetic:12")
+    assert (record["sampler"], record["pruner"], record["data"]) == ("tpe", "median", "synthetic:12")
 
 
 def test_study_show(tiny: TinyStudy) -> None:

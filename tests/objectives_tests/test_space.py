@@ -26,7 +26,7 @@ from objectives.space import (
 def test_default_space_covers_the_researchers_training_settings_and_plausible_augmentation() -> None:
     space = SearchSpace.default().distributions
     assert space["batch_size"] == Choice((8, 16, 32))
-    # epochs are the budget (early stopping and successive halving spend it), not a guess
+    # epochs are the budget (early stopping and the pruner spend it), not a guess
     assert space["max_epochs"] == Fixed(20)
     # augmentation ranges a chest X-ray plausibly varies by; the researchers' own wider values
     # stay within the limits (the seed preset runs them)
