@@ -16,13 +16,12 @@ import argparse
 import bisect
 import statistics
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
-
-import optuna
 
 from bench.common import machine, publish, quiet_optuna
 from bench.real_data import DEFAULT_DATA
+from hpo.results.records import COMPLETE, TrialRecord, best, records_of
 from hpo.study.presets import make_spec
 from hpo.study.run import create_study, run_trials
 from objectives.data import parse_source
@@ -43,23 +42,23 @@ def _learning_rate_bin(value: float) -> int:
     return min(bisect.bisect_right(LEARNING_RATE_EDGES, value) - 1, len(LEARNING_RATE_EDGES) - 2)
 
 
-def value_rows(trials: Sequence[optuna.trial.FrozenTrial]) -> list[dict[str, Any]]:
+def value_rows(records: Iterable[TrialRecord]) -> list[dict[str, Any]]:
     """One row per parameter value (learning rates in bins): how its complete trials scored."""
     scores: dict[str, dict[Any, list[float]]] = {name: {} for name in ("learning_rate", *CHOICES)}
-    for trial in trials:
-        if trial.state != optuna.trial.TrialState.COMPLETE or trial.value is None:
+    for record in records:
+        if record.state != COMPLETE or record.value is None:
             continue
         for name, by_value in scores.items():
-            if name in trial.params:
-                value = trial.params[name]
+            if name in record.params:
+                value = record.params[name]
                 key = _learning_rate_bin(float(value)) if name == "learning_rate" else value
-                by_value.setdefault(key, []).append(float(trial.value))
+                by_value.setdefault(key, []).append(record.value)
     rows = []
     for name, by_value in scores.items():
-        for key in sorted(by_value):
-            binned = name == "learning_rate"
-            label = f"{LEARNING_RATE_EDGES[key]:g} to {LEARNING_RATE_EDGES[key + 1]:g}" if binned else key
-            values = by_value[key]
+        for key, values in sorted(by_value.items()):
+            label = (
+                f"{LEARNING_RATE_EDGES[key]:g} to {LEARNING_RATE_EDGES[key + 1]:g}" if name == "learning_rate" else key
+            )
             rows.append({"parameter": name, "value": str(label), "trials": len(values),
                          "mean val DICE": statistics.fmean(values), "best val DICE": max(values),
                          "worst val DICE": min(values)})  # fmt: skip
@@ -85,20 +84,18 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="lung-hpo-space-") as folder:
         handle = create_study(f"sqlite:///{folder}/space.db", "space", spec)
         run_trials(handle)
-        trials = handle.study.trials
-    rows = value_rows(trials)
-    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None]
-    best = max(complete, key=lambda t: float(t.value))  # type: ignore[arg-type]
+        records = records_of(handle.study)
+    rows = value_rows(records)
+    top = best(records)
+    complete = sum(record.state == COMPLETE for record in records)
+    reached = "" if top is None else f"; the best, #{top.number}, reached validation DICE {top.value:.4f}"
     info = machine()
-    info.update({"data": str(source), **fidelity, "trials": len(complete), "study seed": arguments.seed})
+    info.update({"data": str(source), **fidelity, "trials": complete, "study seed": arguments.seed})
     publish(
         "space",
         "Validation DICE by searched value: a random study over the wider ranges",
         rows,
-        notes=[
-            f"{len(complete)} complete trials, random sampler, unpruned, each up to {arguments.epochs} epochs; "
-            f"the best, #{best.number}, reached validation DICE {float(best.value):.4f}."  # type: ignore[arg-type]
-        ],
+        notes=[f"{complete} complete trials, random sampler, unpruned, each up to {arguments.epochs} epochs{reached}."],
         meta=info,
     )
 

@@ -12,6 +12,7 @@ import optuna
 import pytest
 
 from bench.space import value_rows
+from hpo.results.records import TrialRecord
 
 ROOT = Path(__file__).parents[2]
 _DISTRIBUTIONS = {
@@ -20,14 +21,15 @@ _DISTRIBUTIONS = {
 }
 
 
-def _trial(value: float | None, learning_rate: float, base_filters: int) -> optuna.trial.FrozenTrial:
+def _trial(value: float | None, learning_rate: float, base_filters: int) -> TrialRecord:
     state = optuna.trial.TrialState.COMPLETE if value is not None else optuna.trial.TrialState.PRUNED
-    return optuna.trial.create_trial(
+    trial = optuna.trial.create_trial(
         state=state,
         value=value,
         params={"learning_rate": learning_rate, "base_filters": base_filters},
         distributions=_DISTRIBUTIONS,
     )
+    return TrialRecord.from_trial(trial)
 
 
 def test_value_rows_bin_learning_rates_and_tabulate_choices_from_complete_trials_only() -> None:
