@@ -16,18 +16,17 @@ from objectives.parameters import (
     FILL_MODES,
     LOSSES,
     PARAMETERS,
+    WARMUP_STEPS,
     Section,
     check_image_size,
     check_value,
     find_parameter,
+    warmup_epochs,
 )
 
-__all__ = ["FILL_MODES", "LOSSES", "PRECISIONS", "WARMUP_EPOCHS", "AugmentConfig", "TrainConfig", "UNetConfig"]
+__all__ = ["FILL_MODES", "LOSSES", "PRECISIONS", "AugmentConfig", "TrainConfig", "UNetConfig"]
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
-# Epochs at the start of a run that neither early stopping nor a pruner judges: the U-Net's
-# batch-norm statistics have not settled yet (see `objectives.train.warmup_epochs`).
-WARMUP_EPOCHS = 2
 
 
 def _check_section(config: object, section: Section) -> None:
@@ -79,7 +78,8 @@ class TrainConfig:
     steps_per_epoch: int = 100  # batches per epoch, drawn from reshuffled passes over the data
     learning_rate: float = 1e-3  # Adam's learning rate
     loss: str = "bce_dice"  # binary cross-entropy, or BCE plus soft Dice
-    patience: int = 3  # epochs without a higher validation DICE before early stopping (after a warm-up)
+    patience: int = 3  # epochs without a higher validation DICE before early stopping (after the warm-up)
+    warmup_steps: int = WARMUP_STEPS  # optimizer steps that early stopping and pruners leave unjudged
     train_fraction: float = 1.0  # share of the training split actually used
     augment: bool = True  # random augmentation on or off; its ranges are in `augmentation`
     augmentation: AugmentConfig = field(default_factory=AugmentConfig)  # used only when `augment`
@@ -114,6 +114,11 @@ class TrainConfig:
             seed=seed,
             precision=precision,
         )
+
+    @property
+    def warmup_epochs(self) -> int:
+        """The whole epochs that cover the warm-up's ``warmup_steps`` optimizer steps."""
+        return warmup_epochs(self.warmup_steps, self.steps_per_epoch)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -26,15 +26,22 @@ __all__ = [
     "ParameterDef",
     "Scalar",
     "Section",
+    "WARMUP_STEPS",
     "check_image_size",
     "check_value",
     "find_parameter",
+    "warmup_epochs",
 ]
 
 FILL_MODES = ("constant", "nearest", "reflect")
 LOSSES = ("bce", "bce_dice")
 
 Scalar = bool | int | float | str
+
+# Optimizer steps at the start of a run that neither early stopping nor a pruner judges: before
+# them validation DICE does not yet rank trials as their end does (`bench.warmup`). Counted in
+# steps, not epochs, so that a low-fidelity study with short epochs does not judge sooner.
+WARMUP_STEPS = 100
 # Where a parameter's field lives: `TrainConfig` itself, `TrainConfig.unet` or `TrainConfig.augmentation`.
 Section = Literal["train", "unet", "augmentation"]
 
@@ -104,6 +111,9 @@ PARAMETERS: tuple[ParameterDef, ...] = (
     ),
     ParameterDef("loss", str, Choice(LOSSES), "training loss", options=LOSSES),
     ParameterDef("patience", int, Fixed(3), "early-stopping patience (epochs)", (0, 1000)),
+    ParameterDef(
+        "warmup_steps", int, Fixed(WARMUP_STEPS), "optimizer steps before early stopping or pruning judge", (0, 10**6)
+    ),
     # Training on less of the data is an ablation (the seed preset runs it), not a setting to tune.
     ParameterDef("train_fraction", float, Fixed(1.0), "share of training data", (0.01, 1.0)),
     ParameterDef("base_filters", int, Choice((8, 16, 32)), "U-Net filters at level 1", (1, 256), section="unet"),
@@ -194,3 +204,10 @@ def check_image_size(image_size: int, depth: int, where: str = "image_size") -> 
     """The U-Net halves the image ``depth`` times, so its side must be a multiple of ``2**depth``."""
     if image_size % 2**depth:
         raise ValueError(f"{where}: expected a multiple of 2**depth = {2**depth}, but got {image_size!r}")
+
+
+def warmup_epochs(warmup_steps: int, steps_per_epoch: int) -> int:
+    """The whole epochs that cover ``warmup_steps`` optimizer steps at ``steps_per_epoch`` steps each."""
+    if warmup_steps < 0 or steps_per_epoch < 1:
+        raise ValueError(f"need warmup_steps >= 0 and steps_per_epoch >= 1, got {warmup_steps} and {steps_per_epoch}")
+    return -(-warmup_steps // steps_per_epoch)

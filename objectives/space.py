@@ -29,6 +29,7 @@ from objectives.parameters import (
     Scalar,
     check_image_size,
     find_parameter,
+    warmup_epochs,
 )
 from objectives.space_file import SearchSpaceError, distribution_to_raw, parse_distribution, read_toml
 
@@ -133,6 +134,11 @@ class SearchSpace:
     def fixed_values(self) -> dict[str, Scalar]:
         """The parameters this space does not tune, with their values (trials do not record them)."""
         return {name: d.value for name, d in self.distributions.items() if isinstance(d, Fixed)}
+
+    def warmup_epochs(self) -> int:
+        """Epochs a pruner lets every trial run unjudged: the longest warm-up at the shortest epochs."""
+        steps = max(int(value) for value in _candidates(self.distributions["warmup_steps"]))
+        return warmup_epochs(steps, min(int(value) for value in _candidates(self.distributions["steps_per_epoch"])))
 
     def grid(self) -> dict[str, list[Scalar]]:
         """Choices per parameter, for Optuna's GridSampler; ranges cannot be gridded."""

@@ -16,7 +16,7 @@ import numpy as np
 
 from objectives import metrics
 from objectives.augment import build_augmenter, stack_pair
-from objectives.config import WARMUP_EPOCHS, TrainConfig
+from objectives.config import TrainConfig
 from objectives.device import compute_capability
 from objectives.keras_metrics import make_loss, make_metrics
 from objectives.keras_setup import import_keras
@@ -33,7 +33,7 @@ __all__ = [
     "resolve_precision",
     "train",
     "training_batches",
-    "warmup_epochs",
+    "early_stopping_start",
 ]
 
 
@@ -84,7 +84,7 @@ class TrainResult:
         return {key: value for key, value in self.__dict__.items() if key != "history"}
 
 
-def warmup_epochs(config: TrainConfig) -> int:
+def early_stopping_start(config: TrainConfig) -> int:
     """Epochs that early stopping ignores, neither stopping in them nor restoring their weights.
 
     In the first epochs the batch-norm statistics that inference uses are still far from the
@@ -93,9 +93,10 @@ def warmup_epochs(config: TrainConfig) -> int:
     statistics moving. Early stopping on the loss then restored a first-epoch model (validation
     DICE 0.41 on Shenzhen at 10 steps per epoch). So it watches validation DICE, the study's own
     metric, on which that degenerate model scores low, and only after a warm-up; the last epoch
-    is always watched, so a short run still returns its best watched weights.
+    is always watched, so a short run still returns its best watched weights. The warm-up is
+    counted in optimizer steps (``config.warmup_steps``), the same as the pruner's.
     """
-    return min(WARMUP_EPOCHS, config.max_epochs - 1)
+    return min(config.warmup_epochs, config.max_epochs - 1)
 
 
 # bf16 needs tensor cores that do bf16: NVIDIA compute capability 8.0 (Ampere) and newer.
@@ -207,7 +208,7 @@ def train(
 
     Returns:
         The trained model (weights of the epoch with the highest validation DICE after the warm-up
-        of `warmup_epochs`) and its results.
+        of `early_stopping_start`) and its results.
     """
     if data.image_size != config.image_size:
         raise ValueError(f"data is {data.image_size} px but the config asks for {config.image_size} px")
@@ -224,7 +225,7 @@ def train(
         mode="max",
         patience=config.patience,
         restore_best_weights=True,
-        start_from_epoch=warmup_epochs(config),
+        start_from_epoch=early_stopping_start(config),
     )
     clock: list[float] = []  # the time training began, then the time each epoch ended
     timer = keras.callbacks.LambdaCallback(

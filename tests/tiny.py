@@ -12,6 +12,7 @@ TINY_SPACE = {
     "max_epochs": 2,
     "steps_per_epoch": 2,
     "patience": 2,
+    "warmup_steps": 4,  # two epochs of two steps, as tiny as the rest
     "train_fraction": 1.0,
     "base_filters": 4,
     "depth": 2,

@@ -58,31 +58,34 @@ def build_sampler(name: str, seed: int | None, space: SearchSpace) -> optuna.sam
             return optuna.samplers.GridSampler(space.grid(), seed=seed)
 
 
-def build_pruner(name: str) -> optuna.pruners.BasePruner:
+def build_pruner(name: str, warmup: int) -> optuna.pruners.BasePruner:
     """A pruner by name; its step is the 0-based epoch, its value validation DICE.
 
-    No pruner judges a trial in the warm-up epochs, where early stopping does not look either:
-    before the batch-norm statistics settle, validation DICE says little. The median pruners
-    wait them out, then stop a trial whose DICE is below the median of the earlier trials at the
-    same epoch. That is the default. Successive halving and Hyperband put their first rung at
-    the first epoch after the warm-up (step ``WARMUP_EPOCHS``), then every third as many epochs
-    (steps 2, 6, 18, ...), where a trial goes on only if it is among the best third of the
-    trials that reached the rung: a harsher judge while early DICE is noisy (``bench.search``).
+    No pruner judges a trial in its first ``warmup`` epochs (`SearchSpace.warmup_epochs`: the
+    epochs that cover the space's ``warmup_steps`` optimizer steps), where early stopping does
+    not look either: before them validation DICE does not yet rank trials as their end does
+    (``bench.warmup``). The median pruners wait them out, then stop a trial whose DICE is below
+    the median of the earlier trials at the same epoch. That is the default. Successive halving
+    and Hyperband put their first rung at the first epoch after the warm-up (step ``warmup``, at
+    least 1), then every third as many epochs, where a trial goes on only if it is among the best
+    third of the trials that reached the rung: a harsher judge (``bench.search``).
     """
     import optuna
 
-    from objectives.config import WARMUP_EPOCHS
+    if warmup < 0:
+        raise ValueError(f"the warm-up cannot be negative, got {warmup} epochs")
+    first_rung = max(1, warmup)  # a rung needs at least one epoch of resource
 
     match PrunerName(name):
         case PrunerName.median:
-            return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=WARMUP_EPOCHS)
+            return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=warmup)
         case PrunerName.successive_halving:
-            return optuna.pruners.SuccessiveHalvingPruner(min_resource=WARMUP_EPOCHS, reduction_factor=3)
+            return optuna.pruners.SuccessiveHalvingPruner(min_resource=first_rung, reduction_factor=3)
         case PrunerName.hyperband:
-            return optuna.pruners.HyperbandPruner(min_resource=WARMUP_EPOCHS, reduction_factor=3)
+            return optuna.pruners.HyperbandPruner(min_resource=first_rung, reduction_factor=3)
         case PrunerName.patient:
             return optuna.pruners.PatientPruner(
-                optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=WARMUP_EPOCHS), patience=2
+                optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=warmup), patience=2
             )
         case PrunerName.none:
             return optuna.pruners.NopPruner()

@@ -84,7 +84,7 @@ def create_study(
         storage=storage,
         direction="maximize",
         sampler=build_sampler(spec.sampler, spec.seed, spec.space),
-        pruner=build_pruner(spec.pruner),
+        pruner=build_pruner(spec.pruner, spec.space.warmup_epochs()),
     )
     save_spec(study, spec)
     save_study_note(study, spec)
@@ -152,7 +152,7 @@ def open_study(storage_url: str, name: str, worker_seed: int | None = None, **st
     spec = load_spec(study)
     seed = spec.seed if worker_seed is None else spec.seed * 100_003 + worker_seed
     study.sampler = build_sampler(spec.sampler, seed, spec.space)
-    study.pruner = build_pruner(spec.pruner)
+    study.pruner = build_pruner(spec.pruner, spec.space.warmup_epochs())
     return StudyHandle(study, spec, storage_url)
 
 

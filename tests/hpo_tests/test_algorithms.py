@@ -6,14 +6,14 @@ import optuna
 import pytest
 
 from hpo.study.algorithms import PrunerName, build_pruner
-from objectives.config import WARMUP_EPOCHS
 
 EPOCHS = 8
+WARMUP_EPOCHS = 3
 
 
 def _study(pruner: str) -> optuna.Study:
     """A study whose first four trials reached validation DICE 0.9 at every epoch."""
-    study = optuna.create_study(direction="maximize", pruner=build_pruner(pruner))
+    study = optuna.create_study(direction="maximize", pruner=build_pruner(pruner, WARMUP_EPOCHS))
     for _ in range(4):
         trial = study.ask()
         for epoch in range(EPOCHS):
@@ -46,3 +46,19 @@ def test_a_trial_far_behind_is_pruned_at_the_first_epoch_after_the_warm_up(prune
 
 def test_successive_halving_lets_the_best_trial_through_its_first_rung() -> None:
     assert _verdicts(_study(PrunerName.successive_halving), dice=0.95) == [False] * (WARMUP_EPOCHS + 1)
+
+
+def test_without_a_warm_up_the_median_pruner_judges_the_first_epoch() -> None:
+    study = optuna.create_study(direction="maximize", pruner=build_pruner(PrunerName.median, 0))
+    for _ in range(4):
+        trial = study.ask()
+        trial.report(0.9, 0)
+        study.tell(trial, 0.9)
+    trial = study.ask()
+    trial.report(0.1, 0)
+    assert trial.should_prune()
+
+
+def test_a_negative_warm_up_is_refused() -> None:
+    with pytest.raises(ValueError, match="cannot be negative"):
+        build_pruner(PrunerName.median, -1)

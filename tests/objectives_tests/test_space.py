@@ -221,3 +221,16 @@ def test_baseline_stays_inside_the_space() -> None:
 def test_grid_needs_choices() -> None:
     with pytest.raises(SearchSpaceError, match="grid sampler needs choices"):
         SearchSpace.default().grid()
+
+
+def test_the_pruners_warm_up_covers_the_longest_warm_up_at_the_shortest_epochs() -> None:
+    default = SearchSpace.default()  # 100 warm-up steps; 25, 50 or 100 steps per epoch
+    assert default.warmup_epochs() == 4
+    assert default.with_overrides({"steps_per_epoch": 10}).warmup_epochs() == 10
+    assert default.with_overrides({"steps_per_epoch": 10, "warmup_steps": [20, 30]}).warmup_epochs() == 3
+    assert default.with_overrides({"warmup_steps": 0}).warmup_epochs() == 0
+
+
+def test_a_negative_warm_up_is_refused_by_name() -> None:
+    with pytest.raises(SearchSpaceError, match="warmup_steps"):
+        SearchSpace.default().with_overrides({"warmup_steps": -1})

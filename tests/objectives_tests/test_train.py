@@ -3,9 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from objectives.config import WARMUP_EPOCHS, AugmentConfig, TrainConfig, UNetConfig
+from objectives.config import AugmentConfig, TrainConfig, UNetConfig
 from objectives.phantom import make_phantom_dataset
-from objectives.train import TrainingData, train, training_batches, warmup_epochs
+from objectives.train import TrainingData, early_stopping_start, train, training_batches
 
 CONFIG = TrainConfig(
     image_size=32,
@@ -67,17 +67,29 @@ def test_training_data_checks_shapes() -> None:
         TrainingData(images, masks, images[:0], masks[:0])
 
 
-def test_warm_up_covers_the_first_epochs_but_never_the_last() -> None:
-    assert warmup_epochs(TrainConfig(**{**CONFIG.__dict__, "max_epochs": 10})) == WARMUP_EPOCHS
-    assert warmup_epochs(TrainConfig(**{**CONFIG.__dict__, "max_epochs": 2})) == 1
-    assert warmup_epochs(TrainConfig(**{**CONFIG.__dict__, "max_epochs": 1})) == 0
+def _config(**changes: object) -> TrainConfig:
+    return TrainConfig(**{**CONFIG.__dict__, **changes})
+
+
+def test_the_warm_up_is_counted_in_optimizer_steps_and_rounded_up_to_whole_epochs() -> None:
+    assert _config(warmup_steps=100, steps_per_epoch=10).warmup_epochs == 10
+    assert _config(warmup_steps=100, steps_per_epoch=25).warmup_epochs == 4
+    assert _config(warmup_steps=100, steps_per_epoch=30).warmup_epochs == 4  # 90 steps would fall short
+    assert _config(warmup_steps=100, steps_per_epoch=100).warmup_epochs == 1
+    assert _config(warmup_steps=0, steps_per_epoch=10).warmup_epochs == 0
+
+
+def test_early_stopping_waits_out_the_warm_up_but_always_watches_the_last_epoch() -> None:
+    assert early_stopping_start(_config(max_epochs=10, warmup_steps=6, steps_per_epoch=3)) == 2
+    assert early_stopping_start(_config(max_epochs=10, warmup_steps=300, steps_per_epoch=3)) == 9
+    assert early_stopping_start(_config(max_epochs=1, warmup_steps=6, steps_per_epoch=3)) == 0
 
 
 def test_the_returned_model_is_the_best_by_validation_dice_after_the_warm_up(data: TrainingData) -> None:
     # patience 0: early stopping ends the run at the first epoch after the warm-up that does
     # not improve; the weights kept are those of the best watched epoch, never a warm-up one.
-    config = TrainConfig(**{**CONFIG.__dict__, "max_epochs": 6, "patience": 0, "learning_rate": 3e-3})
+    config = _config(max_epochs=6, patience=0, learning_rate=3e-3, warmup_steps=6)  # two epochs of 3 steps
     _, result = train(config, data)
-    watched = result.history["val_dice"][WARMUP_EPOCHS:]
-    assert result.epochs_run > WARMUP_EPOCHS  # it never stops inside the warm-up
+    watched = result.history["val_dice"][config.warmup_epochs :]
+    assert result.epochs_run > config.warmup_epochs  # it never stops inside the warm-up
     assert result.val_dice == pytest.approx(max(watched), abs=1e-4)

@@ -1,0 +1,65 @@
+"""`bench.warmup`: the rank correlation by epoch, on hand-worked samples and real Optuna trials."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+
+from bench.warmup import epoch_rows, spearman
+from hpo.results.records import TrialRecord
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_spearman_on_hand_worked_samples() -> None:
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    # ranks 0..3 against 1, 0, 3, 2: sum of squared rank differences 4, so 1 - 6 * 4 / (4 * 15) = 0.6
+    assert spearman([0.1, 0.2, 0.3, 0.4], [0.5, 0.4, 0.9, 0.8]) == pytest.approx(0.6)
+    assert spearman([1, 1, 2], [3, 3, 1]) == pytest.approx(-1.0)  # ties take their mean rank
+    assert math.isnan(spearman([1, 1, 1], [1, 2, 3]))
+    with pytest.raises(ValueError, match="differ in length"):
+        spearman([1, 2], [1, 2, 3])
+
+
+def _trial(number: int, curve: list[float], final: float | None) -> TrialRecord:
+    state = optuna.trial.TrialState.COMPLETE if final is not None else optuna.trial.TrialState.PRUNED
+    trial = optuna.trial.create_trial(state=state, value=final, intermediate_values=dict(enumerate(curve)))
+    return dataclasses.replace(TrialRecord.from_trial(trial), number=number)  # as numbered in a study
+
+
+def test_epoch_rows_rank_each_epoch_against_the_final_scores_of_complete_trials() -> None:
+    trials = [
+        _trial(0, [0.9, 0.5], 0.5),  # first at epoch 1, last at the end
+        _trial(1, [0.8, 0.7], 0.7),
+        _trial(2, [0.1, 0.9], 0.95),  # last at epoch 1, first at the end: a median pruner there cuts it
+        _trial(3, [0.2], None),  # pruned: counts nowhere
+    ]
+    rows = epoch_rows(trials, steps_per_epoch=10)
+    assert [row["optimizer steps"] for row in rows] == [10, 20]
+    assert [row["trials"] for row in rows] == [3, 3]
+    assert rows[0]["rank correlation with final"] == pytest.approx(-1.0)
+    assert rows[1]["rank correlation with final"] == pytest.approx(1.0)
+    assert rows[0]["top third below median"] == "1 of 1"
+    assert rows[1]["top third below median"] == "0 of 1"
+    assert epoch_rows([_trial(0, [0.2], None)], steps_per_epoch=10) == []
+
+
+@pytest.mark.slow  # a real random study, end to end
+def test_bench_warmup_runs_a_study_and_writes_its_table(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "bench.warmup", "--data", "synthetic:24", "--image-size", "32",
+               "--steps-per-epoch", "1", "--epochs", "3", "--trials", "3"]  # fmt: skip
+    environment = {**os.environ, "HPO_BENCH_RESULTS": str(tmp_path), "HPO_CACHE_DIR": str(tmp_path / "cache")}
+    completed = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=900)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    document = json.loads((tmp_path / "warmup.json").read_text())
+    assert [row["epoch"] for row in document["rows"]] == [1, 2, 3]  # early stopping is off: every epoch is seen
+    assert all(row["trials"] == 3 for row in document["rows"])
