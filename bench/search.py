@@ -18,7 +18,9 @@ fresh seed, or the mean over ``--final-seeds`` of them, and scored on the locked
 native resolution, as `hpo study finalize` does), the pick's validation DICE, total epochs, wall
 time, and the epochs spent until the arm's best-so-far trial first scored the grid's final test
 DICE on the test images. That last figure scores each new best trial's own model on the test set
-as it finishes; the study never reads it.
+as it finishes; the study never reads it. The best of those scores over the arm's trials, also
+never used to choose, shows how high the fidelity lets any trained model go: a target above it
+cannot be met by a better search, only by a higher fidelity.
 
 The grid study's report (``hpo report``: the researchers' one-factor-at-a-time tables, on real
 data) is written to ``bench/results/seed-report/``.
@@ -71,7 +73,12 @@ def _epochs(trial: optuna.trial.FrozenTrial) -> int:
     return int(trial.user_attrs.get("epochs_run", len(trial.intermediate_values)))
 
 
-def _finished(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+def _spent(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """The trials whose epochs count against an arm's budget, in order: every one that ended.
+
+    Wider than `hpo.results.records.FINISHED` (complete or pruned), on purpose: a failed trial
+    trained for its epochs too, and an epoch budget counts the training done, not its outcome.
+    """
     return sorted((t for t in study.trials if t.state.is_finished()), key=lambda t: t.number)
 
 
@@ -110,7 +117,7 @@ def _run_arm(handle: StudyHandle, observer: _Observer) -> float:
     while observer.left():
         if run_trials(handle, keras_callbacks=observer, max_trials=1) == 0:
             break  # the trial budget is spent (the grid)
-        observer.spent = sum(_epochs(t) for t in _finished(handle.study))
+        observer.spent = sum(_epochs(t) for t in _spent(handle.study))
     return time.perf_counter() - started
 
 
@@ -118,7 +125,7 @@ def _summary(
     arm: str, handle: StudyHandle, observer: _Observer, seconds: float, target: float | None, final_seeds: int
 ) -> dict[str, Any]:
     """The arm's row; ``target`` (the grid's final test DICE) defaults to the arm's own."""
-    trials = _finished(handle.study)
+    trials = _spent(handle.study)
     score = finalize(handle, seeds=final_seeds)
     target = score.dice if target is None else target
     spent, best_value, reached = 0, float("-inf"), None
@@ -141,6 +148,9 @@ def _summary(
         "sd over seeds": score.dice_sd,
         "95% CI over images": f"{score.dice_ci95[0]:.3f} to {score.dice_ci95[1]:.3f}",
         "epochs to grid's test DICE": reached if reached is not None else "never",
+        # Chosen by nothing (the test images never steer a search): how high this fidelity lets
+        # any of the arm's trained models score, so a missed target can be told from an unreachable one.
+        "best test DICE of any trial": max(observer.test_dice.values(), default=float("nan")),
     }
 
 
