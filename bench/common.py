@@ -41,6 +41,7 @@ no figure below is typed by hand. Ratios compare against a baseline measured in 
 | seed-preset baseline: lung-hpo vs plain Keras | `.venv/bin/python -m bench.reference` |
 | search efficiency: seed grid, default study, random search | `.venv/bin/python -m bench.search` |
 | which ranges to search: validation DICE by value, random study | `.venv/bin/python -m bench.space` |
+| when DICE ranks trials: warm-up evidence, pruners replayed on the same curves | `.venv/bin/python -m bench.warmup` |
 | what a time budget buys: a default study, start to final score | `.venv/bin/python -m bench.budget --time-budget 1h` |
 | accelerator: throughput, GPU busy, trials per hour (run it where a GPU is) | `.venv/bin/python -m bench.gpu` |
 

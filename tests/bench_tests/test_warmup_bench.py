@@ -13,8 +13,9 @@ from pathlib import Path
 import optuna
 import pytest
 
-from bench.warmup import epoch_rows, spearman
+from bench.warmup import REPLAY_WARMUPS, epoch_rows, replay, replay_rows, spearman
 from hpo.results.records import TrialRecord
+from hpo.study.algorithms import PrunerName
 
 ROOT = Path(__file__).parents[2]
 
@@ -53,6 +54,31 @@ def test_epoch_rows_rank_each_epoch_against_the_final_scores_of_complete_trials(
     assert epoch_rows([_trial(0, [0.2], None)], steps_per_epoch=10) == []
 
 
+# Three good trials, then one far behind from its first epoch, then one that starts worst and ends best.
+CURVES = [([0.5, 0.8, 0.9], 0.9), ([0.6, 0.8, 0.9], 0.91), ([0.5, 0.7, 0.9], 0.9), ([0.1, 0.1, 0.1], 0.1),
+          ([0.2, 0.3, 0.95], 0.95)]  # fmt: skip
+
+
+def test_replay_counts_what_a_real_pruner_cuts_and_the_best_it_leaves() -> None:
+    assert replay("none", 0, CURVES) == (0, 15, 0.95)
+    # the median pruner judges from the fourth trial, after the one-epoch warm-up: both late
+    # trials fall below the median at epoch 2 and are cut there, the late bloomer with them
+    assert replay("median", 1, CURVES) == (2, 13, 0.91)
+    # with a warm-up of all but the last epoch, the late bloomer reaches its best and is kept
+    assert replay("median", 2, CURVES) == (1, 15, 0.95)
+
+
+def test_replay_rows_average_over_orders_and_measure_regret() -> None:
+    records = [_trial(number, curve, final) for number, (curve, final) in enumerate(CURVES)]
+    rows = replay_rows(records, steps_per_epoch=10, orders=4)
+    unpruned = next(row for row in rows if row["pruner"] == "none")
+    assert (unpruned["trials pruned"], unpruned["epochs saved"], unpruned["worst regret"]) == (0, 0, 0)
+    assert unpruned["best trial kept"] == "4 of 4"
+    median = [row for row in rows if row["pruner"] == "median"]
+    assert [row["warm-up steps"] for row in median] == list(REPLAY_WARMUPS)
+    assert all(0 <= row["epochs saved"] < 1 and row["mean regret (val DICE)"] >= 0 for row in rows)
+
+
 @pytest.mark.slow  # a real random study, end to end
 def test_bench_warmup_runs_a_study_and_writes_its_table(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "bench.warmup", "--data", "synthetic:24", "--image-size", "32",
@@ -63,3 +89,5 @@ def test_bench_warmup_runs_a_study_and_writes_its_table(tmp_path: Path) -> None:
     document = json.loads((tmp_path / "warmup.json").read_text())
     assert [row["epoch"] for row in document["rows"]] == [1, 2, 3]  # early stopping is off: every epoch is seen
     assert all(row["trials"] == 3 for row in document["rows"])
+    replayed = json.loads((tmp_path / "pruner-replay.json").read_text())
+    assert {row["pruner"] for row in replayed["rows"]} == {pruner.value for pruner in PrunerName}
