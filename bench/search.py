@@ -26,7 +26,8 @@ The grid study's report (``hpo report``: the researchers' one-factor-at-a-time t
 data) is written to ``bench/results/seed-report/``.
 
 Run: ``python -m bench.search [--steps-per-epoch 10] [--image-size 128] [--seed 0] [--final-seeds 1]
-[--arms grid,default,random,previous]`` (the grid always runs: it sets the budget and the bar). The
+[--arms grid,default,random,previous]`` (the grid always runs: it sets the budget and the bar).
+Study seed 0 writes ``search.json``, any other seed ``search-seedN.json``. The
 arms ``tpe-median``, ``tpe-successive-halving``, ``tpe-hyperband``, ``tpe-patient`` and ``tpe-none``
 run TPE over the default space with that pruner (or none), for choosing the default.
 """
@@ -217,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     info.update({"data": str(source), "image_size": arguments.image_size, "steps_per_epoch": arguments.steps_per_epoch,
                  "study seed": arguments.seed, "final seeds": arguments.final_seeds})  # fmt: skip
     publish(
-        "search",
+        "search" if arguments.seed == 0 else f"search-seed{arguments.seed}",  # one file per study seed
         "Search efficiency on real chest X-rays: the seed grid against searches given its epochs",
         rows,
         notes=notes,
