@@ -15,17 +15,13 @@ from __future__ import annotations
 import argparse
 import bisect
 import statistics
-import tempfile
 from collections.abc import Iterable
 from typing import Any
 
 from bench.common import machine, publish, quiet_optuna
-from bench.real_data import DEFAULT_DATA
-from hpo.results.records import COMPLETE, TrialRecord, best, records_of
-from hpo.study.presets import make_spec
-from hpo.study.run import create_study, run_trials
+from bench.curves import add_study_arguments, fidelity, random_study_records
+from hpo.results.records import COMPLETE, TrialRecord, best
 from objectives.data import parse_source
-from objectives.space import SearchSpace
 
 __all__ = ["PREVIOUS_RANGES", "main", "value_rows"]
 
@@ -67,30 +63,20 @@ def value_rows(records: Iterable[TrialRecord]) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=f"folder:{DEFAULT_DATA}")
-    parser.add_argument("--trials", type=int, default=24)
-    parser.add_argument("--epochs", type=int, default=8, help="every trial trains this many epochs at most")
-    parser.add_argument("--image-size", type=int, default=64)
-    parser.add_argument("--steps-per-epoch", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=0, help="study seed (split and sampler)")
+    add_study_arguments(parser, trials=24, epochs=8, epochs_help="every trial trains this many epochs at most",
+                        seed_help="study seed (split and sampler)")  # fmt: skip
     arguments = parser.parse_args(argv)
     quiet_optuna()
     source = parse_source(arguments.data)
-    fidelity = {"image_size": arguments.image_size, "steps_per_epoch": arguments.steps_per_epoch,
-                "max_epochs": arguments.epochs}  # fmt: skip
-    space = SearchSpace.default().with_overrides({**fidelity, **PREVIOUS_RANGES})
-    spec, _ = make_spec(source, space, sampler="random", pruner="none", n_trials=arguments.trials,
-                        seed=arguments.seed, final_seeds=0)  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="lung-hpo-space-") as folder:
-        handle = create_study(f"sqlite:///{folder}/space.db", "space", spec)
-        run_trials(handle)
-        records = records_of(handle.study)
+    fixed = fidelity(arguments)
+    records = random_study_records(source, {**fixed, **PREVIOUS_RANGES}, trials=arguments.trials,
+                                   seed=arguments.seed, name="space")  # fmt: skip
     rows = value_rows(records)
     top = best(records)
     complete = sum(record.state == COMPLETE for record in records)
     reached = "" if top is None else f"; the best, #{top.number}, reached validation DICE {top.value:.4f}"
     info = machine()
-    info.update({"data": str(source), **fidelity, "trials": complete, "study seed": arguments.seed})
+    info.update({"data": str(source), **fixed, "trials": complete, "study seed": arguments.seed})
     publish(
         "space",
         "Validation DICE by searched value: a random study over the wider ranges",

@@ -6,7 +6,7 @@ epoch by epoch: how many optimizer steps a trial has taken, the Spearman rank co
 between each trial's validation DICE at that epoch and its final score (the best validation DICE
 of the run), and how many of the trials that ended in the top third were below the median at
 that epoch, i.e. the good trials a median pruner judging there would have cut. The warm-up
-before which no pruner or early stopping judges a trial (``objectives.config.WARMUP_STEPS``) is
+before which no pruner or early stopping judges a trial (``objectives.parameters.WARMUP_STEPS``) is
 chosen where the ranking has settled. Only the training and validation images are read.
 
 A second table replays the same learning curves through each pruner of `hpo.study.algorithms`
@@ -24,21 +24,17 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import tempfile
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from bench.common import machine, publish, quiet_optuna
-from bench.real_data import DEFAULT_DATA
-from hpo.results.records import COMPLETE, TrialRecord, records_of
+from bench.curves import add_study_arguments, fidelity, random_study_records
+from hpo.results.records import COMPLETE, TrialRecord
 from hpo.study.algorithms import PrunerName, build_pruner
-from hpo.study.presets import make_spec
-from hpo.study.run import create_study, run_trials
 from objectives.data import parse_source
 from objectives.parameters import WARMUP_STEPS, warmup_epochs
-from objectives.space import SearchSpace
 
 __all__ = ["REPLAY_WARMUPS", "epoch_rows", "main", "replay", "replay_rows", "spearman"]
 
@@ -157,31 +153,21 @@ def replay_rows(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=f"folder:{DEFAULT_DATA}")
-    parser.add_argument("--trials", type=int, default=16)
-    parser.add_argument("--epochs", type=int, default=15, help="every trial trains exactly this many epochs")
-    parser.add_argument("--image-size", type=int, default=64)
-    parser.add_argument("--steps-per-epoch", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=0, help="study seed (split and sampler) and replay orders")
+    add_study_arguments(parser, trials=16, epochs=15, epochs_help="every trial trains exactly this many epochs",
+                        seed_help="study seed (split and sampler) and replay orders")  # fmt: skip
     parser.add_argument("--orders", type=int, default=20, help="random trial orders each pruner is replayed in")
     arguments = parser.parse_args(argv)
     quiet_optuna()
     source = parse_source(arguments.data)
-    fidelity = {"image_size": arguments.image_size, "steps_per_epoch": arguments.steps_per_epoch,
-                "max_epochs": arguments.epochs}  # fmt: skip
+    fixed = fidelity(arguments)
     # Patience as long as the run: early stopping never ends a trial, so every epoch is seen.
-    space = SearchSpace.default().with_overrides({**fidelity, "patience": arguments.epochs})
-    spec, _ = make_spec(source, space, sampler="random", pruner="none", n_trials=arguments.trials,
-                        seed=arguments.seed, final_seeds=0)  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="lung-hpo-warmup-") as folder:
-        handle = create_study(f"sqlite:///{folder}/warmup.db", "warmup", spec)
-        run_trials(handle)
-        records = records_of(handle.study)
+    records = random_study_records(source, {**fixed, "patience": arguments.epochs}, trials=arguments.trials,
+                                   seed=arguments.seed, name="warmup")  # fmt: skip
     rows = epoch_rows(records, arguments.steps_per_epoch)
     replayed = replay_rows(records, arguments.steps_per_epoch, orders=arguments.orders, seed=arguments.seed)
     complete = sum(record.state == COMPLETE for record in records)
     info = machine()
-    info.update({"data": str(source), **fidelity, "trials": complete, "study seed": arguments.seed,
+    info.update({"data": str(source), **fixed, "trials": complete, "study seed": arguments.seed,
                  "warm-up steps in use": WARMUP_STEPS})  # fmt: skip
     publish(
         "warmup",

@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parents[2]
+from tests.bench_tests.running import run_bench
 
 
 @pytest.mark.slow
 def test_bench_gpu_runs_on_the_cpu(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "bench.gpu", "--backends", "tensorflow", "--image-size", "32",
-               "--batch-size", "4", "--steps", "2", "--epochs", "2", "--processes", "2", "--trials", "1",
-               "--trial-steps", "2", "--budget-s", "400"]  # fmt: skip
-    environment = {**os.environ, "HPO_BENCH_RESULTS": str(tmp_path), "HPO_CACHE_DIR": str(tmp_path / "cache")}
-    completed = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=500)
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    run_bench("bench.gpu", ["--backends", "tensorflow", "--image-size", "32", "--batch-size", "4", "--steps", "2",
+                            "--epochs", "2", "--processes", "2", "--trials", "1", "--trial-steps", "2",
+                            "--budget-s", "400"], tmp_path, timeout=500)  # fmt: skip
     throughput = json.loads((tmp_path / "gpu.json").read_text())
     assert throughput["machine"]["device"] == "cpu"
     pipelines = {(row["pipeline"].split(",")[0], row["precision"]) for row in throughput["rows"]}

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parents[2]
+from tests.bench_tests.running import run_bench
 
 
 @pytest.mark.slow  # the grid alone is 10 trials of 5 to 20 epochs
 def test_bench_search_runs_the_grid_and_the_previous_default(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "bench.search", "--data", "synthetic:24", "--image-size", "32",
-               "--steps-per-epoch", "1", "--arms", "previous"]  # fmt: skip
-    environment = {**os.environ, "HPO_BENCH_RESULTS": str(tmp_path), "HPO_CACHE_DIR": str(tmp_path / "cache")}
-    completed = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=1800)
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    run_bench("bench.search", ["--data", "synthetic:24", "--image-size", "32", "--steps-per-epoch", "1",
+                               "--arms", "previous"], tmp_path, timeout=1800)  # fmt: skip
     document = json.loads((tmp_path / "search.json").read_text())
     grid, previous = document["rows"]
     assert grid["arm"].startswith("grid") and grid["trials"] == 10 and grid["pruned"] == 0

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import optuna
@@ -13,8 +10,8 @@ import pytest
 
 from bench.space import value_rows
 from hpo.results.records import TrialRecord
+from tests.bench_tests.running import run_bench
 
-ROOT = Path(__file__).parents[2]
 _DISTRIBUTIONS = {
     "learning_rate": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True),
     "base_filters": optuna.distributions.CategoricalDistribution([8, 16, 32]),
@@ -53,11 +50,8 @@ def test_value_rows_bin_learning_rates_and_tabulate_choices_from_complete_trials
 
 @pytest.mark.slow  # a real random study, end to end
 def test_bench_space_runs_a_random_study_and_writes_its_table(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "bench.space", "--data", "synthetic:24", "--image-size", "32",
-               "--steps-per-epoch", "1", "--epochs", "2", "--trials", "3"]  # fmt: skip
-    environment = {**os.environ, "HPO_BENCH_RESULTS": str(tmp_path), "HPO_CACHE_DIR": str(tmp_path / "cache")}
-    completed = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=900)
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    completed = run_bench("bench.space", ["--data", "synthetic:24", "--image-size", "32", "--steps-per-epoch", "1",
+                                          "--epochs", "2", "--trials", "3"], tmp_path, timeout=900)  # fmt: skip
     assert "A new study created" not in completed.stderr  # Optuna's INFO lines stay off the terminal
     document = json.loads((tmp_path / "space.json").read_text())
     assert document["machine"]["trials"] == 3 and document["machine"]["max_epochs"] == 2

@@ -5,9 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import optuna
@@ -16,8 +13,7 @@ import pytest
 from bench.warmup import REPLAY_WARMUPS, epoch_rows, replay, replay_rows, spearman
 from hpo.results.records import TrialRecord
 from hpo.study.algorithms import PrunerName
-
-ROOT = Path(__file__).parents[2]
+from tests.bench_tests.running import run_bench
 
 
 def test_spearman_on_hand_worked_samples() -> None:
@@ -81,11 +77,8 @@ def test_replay_rows_average_over_orders_and_measure_regret() -> None:
 
 @pytest.mark.slow  # a real random study, end to end
 def test_bench_warmup_runs_a_study_and_writes_its_table(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "bench.warmup", "--data", "synthetic:24", "--image-size", "32",
-               "--steps-per-epoch", "1", "--epochs", "3", "--trials", "3"]  # fmt: skip
-    environment = {**os.environ, "HPO_BENCH_RESULTS": str(tmp_path), "HPO_CACHE_DIR": str(tmp_path / "cache")}
-    completed = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=900)
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    run_bench("bench.warmup", ["--data", "synthetic:24", "--image-size", "32", "--steps-per-epoch", "1",
+                               "--epochs", "3", "--trials", "3"], tmp_path, timeout=900)  # fmt: skip
     document = json.loads((tmp_path / "warmup.json").read_text())
     assert [row["epoch"] for row in document["rows"]] == [1, 2, 3]  # early stopping is off: every epoch is seen
     assert all(row["trials"] == 3 for row in document["rows"])
