@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["RESULTS", "machine", "publish", "quiet_optuna", "render_readme", "results_folder"]
+__all__ = ["RESULTS", "machine", "publish", "quiet_optuna", "readme_text", "render_readme", "results_folder"]
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
@@ -108,7 +108,8 @@ def publish(
         render_readme()
 
 
-def render_readme() -> None:
+def readme_text() -> str:
+    """bench/README.md as the JSON files in `RESULTS` render it: the intro, then one section each."""
     sections = [_INTRO]
     for path in sorted(RESULTS.glob("*.json")):
         document = json.loads(path.read_text())
@@ -125,7 +126,12 @@ def render_readme() -> None:
         for note in document.get("notes", []):
             sections.append(f"\n{note}")
         sections.append("")
-    (BENCH / "README.md").write_text("\n".join(sections))
+    return "\n".join(sections)
+
+
+def render_readme() -> None:
+    """Rewrite bench/README.md from the results."""
+    (BENCH / "README.md").write_text(readme_text())
 
 
 if __name__ == "__main__":
