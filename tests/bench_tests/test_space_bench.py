@@ -51,7 +51,7 @@ def test_value_rows_bin_learning_rates_and_tabulate_choices_from_complete_trials
 @pytest.mark.slow  # a real random study, end to end
 def test_bench_space_runs_a_random_study_and_writes_its_table(tmp_path: Path) -> None:
     completed = run_bench("bench.space", ["--data", "synthetic:24", "--image-size", "32", "--steps-per-epoch", "1",
-                                          "--epochs", "2", "--trials", "3"], tmp_path, timeout=900)  # fmt: skip
+                                          "--epochs", "2", "--trials", "3"], tmp_path, timeout=540)  # fmt: skip
     assert "A new study created" not in completed.stderr  # Optuna's INFO lines stay off the terminal
     document = json.loads((tmp_path / "space.json").read_text())
     assert document["machine"]["trials"] == 3 and document["machine"]["max_epochs"] == 2

@@ -78,7 +78,7 @@ def test_replay_rows_average_over_orders_and_measure_regret() -> None:
 @pytest.mark.slow  # a real random study, end to end
 def test_bench_warmup_runs_a_study_and_writes_its_table(tmp_path: Path) -> None:
     run_bench("bench.warmup", ["--data", "synthetic:24", "--image-size", "32", "--steps-per-epoch", "1",
-                               "--epochs", "3", "--trials", "3"], tmp_path, timeout=900)  # fmt: skip
+                               "--epochs", "3", "--trials", "3"], tmp_path, timeout=540)  # fmt: skip
     document = json.loads((tmp_path / "warmup.json").read_text())
     assert [row["epoch"] for row in document["rows"]] == [1, 2, 3]  # early stopping is off: every epoch is seen
     assert all(row["trials"] == 3 for row in document["rows"])
