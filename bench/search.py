@@ -27,7 +27,8 @@ data) is written to ``bench/results/seed-report/``.
 
 Run: ``python -m bench.search [--steps-per-epoch 10] [--image-size 128] [--seed 0] [--final-seeds 1]
 [--arms grid,default,random,previous]`` (the grid always runs: it sets the budget and the bar).
-Study seed 0 writes ``search.json``, any other seed ``search-seedN.json``. The
+Study seed 0 writes ``search.json``, any other seed ``search-seedN.json``; `bench.search_seeds`
+then sets the default arm's gain over the grid side by side for every seed run so far. The
 arms ``tpe-median``, ``tpe-successive-halving``, ``tpe-hyperband``, ``tpe-patient`` and ``tpe-none``
 run TPE over the default space with that pruner (or none), for choosing the default.
 """
@@ -45,6 +46,7 @@ import optuna
 
 from bench.common import machine, publish, quiet_optuna, results_folder
 from bench.real_data import DEFAULT_DATA
+from bench.search_seeds import main as tabulate_seeds
 from bench.space import PREVIOUS_RANGES
 from hpo.report.build import report_study
 from hpo.study.algorithms import PrunerName
@@ -224,6 +226,7 @@ def main(argv: list[str] | None = None) -> None:
         notes=notes,
         meta=info,
     )
+    tabulate_seeds()  # this seed beside the others
 
 
 if __name__ == "__main__":
