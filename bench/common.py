@@ -40,7 +40,7 @@ no figure below is typed by hand. Ratios compare against a baseline measured in 
 | storage cost with 1 to 8 workers | `.venv/bin/python -m bench.storage` |
 | seed-preset baseline: lung-hpo vs plain Keras | `.venv/bin/python -m bench.reference` |
 | search efficiency: seed grid, default study, random search | `.venv/bin/python -m bench.search` |
-| the default study's gain over the grid, every study seed side by side (rebuilt by bench.search) | `.venv/bin/python -m bench.search_seeds` |
+| default study's gain over the grid, every study seed side by side | `.venv/bin/python -m bench.search_seeds` |
 | which ranges to search: validation DICE by value, random study | `.venv/bin/python -m bench.space` |
 | when DICE ranks trials: warm-up evidence, pruners replayed on the same curves | `.venv/bin/python -m bench.warmup` |
 | what a time budget buys: a default study, start to final score | `.venv/bin/python -m bench.budget --time-budget 1h` |
