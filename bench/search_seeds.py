@@ -30,7 +30,7 @@ def _runs(folder: Path) -> list[dict[str, Any]]:
     """The `bench.search` results in ``folder`` that hold a grid row and a default-study row."""
     runs = []
     for path in sorted(folder.glob("search*.json")):
-        if path.stem == _NAME:
+        if path.stem.startswith(_NAME):  # this module's own tables, one per fidelity
             continue
         document = json.loads(path.read_text())
         rows = document.get("rows", [])

@@ -45,6 +45,14 @@ def test_runs_of_another_fidelity_or_another_default_are_not_mixed(tmp_path: Pat
     assert sorted(len(rows) for _, rows in tables) == [1, 1, 1]
 
 
+def test_its_own_tables_are_not_read_as_runs(tmp_path: Path) -> None:
+    _run(tmp_path, "search", 0, grid=0.935, default=0.946)
+    for name in ("search-over-seeds", "search-over-seeds-2"):  # one table per fidelity, as main writes them
+        (tmp_path / f"{name}.json").write_text(json.dumps({"title": "t", "rows": [{"study seed": 0}]}))
+    ((_, rows),) = search_seeds.gains_over_seeds(tmp_path)
+    assert len(rows) == 1
+
+
 def test_main_rewrites_the_table_and_states_how_often_the_target_is_met(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
