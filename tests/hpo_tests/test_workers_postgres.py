@@ -94,6 +94,27 @@ def _pid_of(trial: optuna.trial.FrozenTrial) -> int:
     return int(trial.user_attrs["worker"].rpartition(":")[2])
 
 
+def _frozen_mid_trial(url: str, timeout: float = 180) -> tuple[optuna.trial.FrozenTrial, int]:
+    """A trial that has reported an epoch, and its worker process, stopped (SIGSTOP) while the trial runs.
+
+    A trial seen running can finish before a signal sent next reaches its process (CI saw it on a
+    loaded machine: the "killed" trial had completed). A stopped process can finish nothing, so a
+    signal sent to it after this returns lands mid-trial however slow the machine is.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen = _running_trial_with_an_epoch(url)
+        if seen is not None:
+            pid = _pid_of(seen)
+            os.kill(pid, signal.SIGSTOP)
+            (now,) = [t for t in _study(url).get_trials(deepcopy=False) if t.number == seen.number]
+            if now.state == TrialState.RUNNING:
+                return seen, pid
+            os.kill(pid, signal.SIGCONT)  # it finished in between: wait for the next one
+        time.sleep(0.3)
+    pytest.fail(f"timed out after {timeout} s waiting for a trial to report its first epoch")
+
+
 def _gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -124,7 +145,8 @@ def test_concurrent_workers_fill_the_budget_exactly(postgres_url: str, tmp_path:
 def test_a_killed_worker_loses_no_trial(postgres_url: str, tmp_path: Path) -> None:
     _create(postgres_url, tmp_path, n_trials=2, steps=25, epochs=6)  # epochs left when the kill comes
     victim = _Worker(postgres_url, tmp_path, "--recycle-after", "0")
-    killed = _wait_for(lambda: _running_trial_with_an_epoch(postgres_url), 180, "a trial to report its first epoch")
+    killed, pid = _frozen_mid_trial(postgres_url)
+    assert pid == victim.process.pid
     victim.process.send_signal(signal.SIGKILL)
     victim.finish(timeout=30)
 
@@ -146,8 +168,7 @@ def test_a_killed_worker_loses_no_trial(postgres_url: str, tmp_path: Path) -> No
 def test_the_supervisor_reports_and_replaces_a_killed_child(postgres_url: str, tmp_path: Path) -> None:
     _create(postgres_url, tmp_path, n_trials=2, steps=25, epochs=6)  # epochs left when the kill comes
     supervisor = _Worker(postgres_url, tmp_path)
-    killed = _wait_for(lambda: _running_trial_with_an_epoch(postgres_url), 180, "a trial to report its first epoch")
-    child = _pid_of(killed)
+    killed, child = _frozen_mid_trial(postgres_url)
     assert child != supervisor.process.pid
     os.kill(child, signal.SIGKILL)
 
