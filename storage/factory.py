@@ -130,6 +130,8 @@ def _open_rdb(
 ) -> optuna.storages.RDBStorage:
     import optuna
 
+    from storage.rdb import HeartbeatTolerantRDBStorage
+
     engine_kwargs: dict[str, Any] = {}
     if target.kind is StorageKind.POSTGRESQL:
         engine_kwargs = {
@@ -152,7 +154,7 @@ def _open_rdb(
         # every run.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
+            return HeartbeatTolerantRDBStorage(
                 template,
                 engine_kwargs=engine_kwargs,
                 heartbeat_interval=heartbeat_interval,

@@ -14,7 +14,7 @@ from storage.urls import error_message
 if TYPE_CHECKING:
     import sqlalchemy
 
-__all__ = ["check_server", "connection_counter", "scratch_database"]
+__all__ = ["check_server", "connection_counter", "execute", "scratch_database"]
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 # Seconds libpq waits for a server that does not answer.
@@ -31,7 +31,7 @@ def check_server(server_url: str, *, connect_timeout: int = _CONNECT_TIMEOUT) ->
     Raises:
         StorageError: The URL is not a PostgreSQL URL or the server cannot be reached.
     """
-    _execute(server_url, "SELECT 1", connect_timeout=connect_timeout)
+    execute(server_url, "SELECT 1", connect_timeout=connect_timeout)
 
 
 @contextmanager
@@ -52,11 +52,11 @@ def scratch_database(server_url: str, *, prefix: str = "hpo_scratch") -> Iterato
     if not _IDENTIFIER.fullmatch(prefix):
         raise ValueError(f"prefix must be a lower-case SQL identifier but got {prefix!r}")
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    _execute(server_url, f'CREATE DATABASE "{name}"')
+    execute(server_url, f'CREATE DATABASE "{name}"')
     try:
         yield _with_database(server_url, name)
     finally:
-        _execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager
@@ -88,13 +88,24 @@ def connection_counter(server_url: str, database: str) -> Iterator[Callable[[], 
         engine.dispose()
 
 
-def _execute(server_url: str, statement: str, *, connect_timeout: int = _CONNECT_TIMEOUT) -> None:
+def execute(
+    server_url: str,
+    statement: str,
+    parameters: dict[str, object] | None = None,
+    *,
+    connect_timeout: int = _CONNECT_TIMEOUT,
+) -> None:
+    """Runs one SQL statement on the server at ``server_url`` outside any transaction (as ``ALTER DATABASE`` needs).
+
+    Raises:
+        StorageError: The server cannot be reached or refuses the statement.
+    """
     import sqlalchemy
 
     engine = _engine(server_url, connect_timeout=connect_timeout)
     try:
         with engine.connect() as connection:
-            connection.execute(sqlalchemy.text(statement))
+            connection.execute(sqlalchemy.text(statement), parameters or {})
     except Exception as error:
         raise StorageError(error_message("PostgreSQL server", server_url, error)) from None
     finally:
