@@ -109,7 +109,7 @@ def start_worker() -> Iterator[_StartWorker]:
         budget: int,
         sleep: float,
         heartbeat_interval: int = 1,
-        grace_period: int = 2,
+        grace_period: int = 60,  # where no worker dies, no live trial may be failed however loaded the machine
     ) -> _Worker:
         worker = _Worker(
             [
@@ -127,6 +127,24 @@ def start_worker() -> Iterator[_StartWorker]:
     yield start
     for worker in started:
         worker.close()
+
+
+def _wait_for_heartbeat(url: str, number: int) -> None:
+    """Returns once trial ``number`` of study "lung" has a heartbeat recorded; fails the test after ``_PATIENCE`` s."""
+    storage = open_storage(url)
+    assert isinstance(storage, optuna.storages.RDBStorage)
+    (trial,) = [t for t in optuna.load_study(study_name="lung", storage=storage).trials if t.number == number]
+    query = sqlalchemy.text("SELECT count(*) FROM trial_heartbeats WHERE trial_id = :id")
+    deadline = time.monotonic() + _PATIENCE
+    try:
+        while time.monotonic() < deadline:
+            with storage.engine.connect() as connection:
+                if connection.execute(query, {"id": trial._trial_id}).scalar_one():
+                    return
+            time.sleep(0.05)
+    finally:
+        storage.engine.dispose()
+    pytest.fail(f"trial {number} recorded no heartbeat in {_PATIENCE} s")
 
 
 def _create_study(url: str) -> optuna.Study:
@@ -209,6 +227,9 @@ def test_killed_worker_trial_is_failed_by_heartbeat_and_rerun(postgres_url: str,
     victim.expect("ready")
     victim.go()
     number = int(victim.expect("started").split()[1])
+    # Optuna's thread records the first heartbeat beside the trial; killed before it, the trial
+    # would be no stale trial (Optuna passes over a trial that never beat; see storage.heartbeats).
+    _wait_for_heartbeat(postgres_url, number)
     victim.process.kill()
     victim.process.wait()
     killed_at = time.monotonic()
@@ -233,9 +254,9 @@ def test_worker_survives_its_connections_being_dropped(
 ) -> None:
     study = _create_study(postgres_url)
     database = make_url(postgres_url).database
-    # A long heartbeat interval: the only heartbeat of a trial is at its start, so nothing is
-    # mid-query while the connections are dropped during the trial's sleep.
-    worker = start_worker(postgres_url, "lung", budget=4, sleep=0.4, heartbeat_interval=30, grace_period=60)
+    # Each trial waits for the test (sleep -1), so the connections are dropped while no query is
+    # under way; a long heartbeat interval: the only heartbeat of a trial is at its start.
+    worker = start_worker(postgres_url, "lung", budget=3, sleep=-1, heartbeat_interval=30, grace_period=60)
     worker.expect("ready")
     worker.go()
     admin = sqlalchemy.create_engine(
@@ -248,15 +269,17 @@ def test_worker_survives_its_connections_being_dropped(
         "WHERE datname = :name AND pid <> pg_backend_pid()"
     )
     try:
-        for _ in range(2):
+        for trial in range(3):
             worker.expect("started")
-            time.sleep(0.15)
-            with admin.connect() as connection:
-                dropped = connection.execute(terminate, {"name": database}).scalar_one()
-            assert dropped >= 1
+            if trial < 2:
+                _wait_for_heartbeat(postgres_url, trial)  # the heartbeat thread's query is over too
+                with admin.connect() as connection:
+                    dropped = connection.execute(terminate, {"name": database}).scalar_one()
+                assert dropped >= 1
+            worker.go()
     finally:
         admin.dispose()
     assert worker.finish() == 0, worker.output()
 
     trials = study.get_trials()  # the test's own pooled connections were dropped too
-    assert [t.state for t in trials] == [TrialState.COMPLETE] * 4
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 3

@@ -2,6 +2,8 @@
 
 It prints ``ready`` once the study is loaded, waits for a line on stdin so that every worker
 starts together, then prints ``started N`` as each trial begins, before the trial's sleep.
+With ``--sleep -1`` each trial waits for a line on stdin instead of sleeping: a test then acts
+while the trial is known to be running and touching no database.
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ def main() -> None:
         x = trial.suggest_float("x", -10.0, 10.0)
         trial.set_user_attr("pid", os.getpid())
         print(f"started {trial.number}", flush=True)
-        time.sleep(args.sleep)
+        if args.sleep < 0:
+            sys.stdin.readline()
+        else:
+            time.sleep(args.sleep)
         return x**2
 
     print("ready", flush=True)
