@@ -175,6 +175,7 @@ def run_trials(
     max_trials: int | None = None,
     max_wait: float | None = None,
     on_wait: WaitCallback | None = None,
+    on_taken_over: Callable[[int], None] | None = None,
 ) -> int:
     """Runs trials until finished trials fill the study's budget, time runs out, or trials keep failing.
 
@@ -191,6 +192,10 @@ def run_trials(
         max_wait: leave after waiting this many seconds in a row for other workers' live trials
             (they finish them); ``None`` waits as long as they run.
         on_wait: called with the counts each time they change while this worker waits.
+        on_taken_over: called with a trial's number when another worker failed it while it trained
+            here: this process stalled, or lost the database, for longer than the grace period,
+            so its heartbeat went stale and the trial was queued again. Its result is dropped and
+            this worker goes on.
 
     Returns:
         The number of trials this call trained.
@@ -238,13 +243,23 @@ def run_trials(
                     break
                 if counts.room:
                     waited_since = last_counts = None
-                    study.optimize(
-                        guarded,
-                        n_trials=1,
-                        callbacks=[record_state, *trial_callbacks],
-                        gc_after_trial=True,
-                        catch=(Exception,),
-                    )
+                    try:
+                        study.optimize(
+                            guarded,
+                            n_trials=1,
+                            callbacks=[record_state, *trial_callbacks],
+                            gc_after_trial=True,
+                            catch=(Exception,),
+                        )
+                    except Exception:
+                        # Optuna raises when it cannot tell the trial; it cannot when another
+                        # worker has failed it (its heartbeat went stale) while it trained here.
+                        if not current or not _failed_elsewhere(study, current[-1]):
+                            raise
+                        if on_taken_over is not None:
+                            on_taken_over(current[-1])
+                        current.clear()
+                        continue
                     _stop_if_failing(study, states, current.pop())
                     continue
             waited_since = time.monotonic() if waited_since is None else waited_since
@@ -271,6 +286,21 @@ def _objective(
         artifact_store=open_artifact_store(artifact_dir) if artifact_dir is not None else None,
         keras_callbacks=time_limited(spec, keras_callbacks),
     )
+
+
+def _failed_elsewhere(study: optuna.Study, number: int) -> bool:
+    """Whether trial ``number``, whose worker (this process) could not tell it, is FAIL in the storage.
+
+    Telling fails for a storage that is gone too, and then the trial is still RUNNING (or cannot
+    be read: the caller's error is then the one to show).
+    """
+    from optuna.trial import TrialState
+
+    try:
+        failed = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+    except Exception:
+        return False
+    return any(trial.number == number for trial in failed)
 
 
 def _stop_if_failing(study: optuna.Study, states: Sequence[TrialState], number: int) -> None:

@@ -137,6 +137,13 @@ def run_worker(
             f"running in other workers; a trial whose worker died is re-run here within {heartbeat.grace_period} s"
         )
 
+    def taken_over(number: int) -> None:
+        console.print(
+            f"[{os.getpid()}] trial #{number} was failed by another worker while it trained here: this process "
+            f"stalled or lost the database for more than {heartbeat.grace_period} s, so its heartbeat went stale "
+            "and its parameters were queued again; its result here is dropped"
+        )
+
     started = time.monotonic()
     try:
         with signals_interrupt(INTERRUPT_GRACE_S) as received:
@@ -148,6 +155,7 @@ def run_worker(
                 max_trials=max_trials,
                 max_wait=max_wait,
                 on_wait=waiting,
+                on_taken_over=taken_over,
             )
             _finalize_when_over(handle, console, results or console)
     except TrialInterrupted as interrupt:

@@ -200,6 +200,28 @@ def test_the_supervisor_reports_and_replaces_a_killed_child(postgres_url: str, t
 
 
 @pytest.mark.slow
+def test_a_stalled_worker_whose_trial_was_run_elsewhere_goes_on(postgres_url: str, tmp_path: Path) -> None:
+    # A paused VM, a suspended laptop: the worker lives, but its heartbeat goes stale meanwhile.
+    _create(postgres_url, tmp_path, n_trials=2, steps=25, epochs=6)
+    stalled = _Worker(postgres_url, tmp_path, "--recycle-after", "0", grace_period=SHORT_GRACE)
+    taken, pid = _frozen_mid_trial(postgres_url)
+    try:
+        code, output = _Worker(postgres_url, tmp_path, grace_period=SHORT_GRACE).finish()
+        assert code == 0, output
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    # Woken, the stalled worker cannot report its trial's next epoch: it says why and goes on.
+    code, output = stalled.finish()
+    assert code == 0, output
+    assert f"trial #{taken.number} was failed by another worker while it trained here" in output
+    assert "Traceback" not in output
+    trials = {t.number: t for t in _assert_budget_filled_once(postgres_url, 2)}
+    assert trials[taken.number].state == TrialState.FAIL
+    retried = optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number
+    assert [t.state in FINISHED for t in trials.values() if retried(t) == taken.number] == [True]
+
+
+@pytest.mark.slow
 def test_a_killed_supervisor_leaves_no_orphan_and_loses_no_trial(postgres_url: str, tmp_path: Path) -> None:
     _create(postgres_url, tmp_path, n_trials=2, steps=25, epochs=6)
     supervisor = _Worker(postgres_url, tmp_path, grace_period=SHORT_GRACE)
