@@ -108,25 +108,27 @@ def _pid_of(trial: optuna.trial.FrozenTrial) -> int:
     return int(trial.user_attrs["worker"].rpartition(":")[2])
 
 
-def _frozen_mid_trial(url: str, timeout: float = FIRST_EPOCH_S) -> tuple[optuna.trial.FrozenTrial, int]:
+def _frozen_mid_trial(url: str) -> tuple[optuna.trial.FrozenTrial, int]:
     """A trial that has reported an epoch, and its worker process, stopped (SIGSTOP) while the trial runs.
 
     A trial seen running can finish before a signal sent next reaches its process (CI saw it on a
     loaded machine: the "killed" trial had completed). A stopped process can finish nothing, so a
     signal sent to it after this returns lands mid-trial however slow the machine is.
     """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def freeze() -> tuple[optuna.trial.FrozenTrial, int] | None:
         seen = _running_trial_with_an_epoch(url)
-        if seen is not None:
-            pid = _pid_of(seen)
-            os.kill(pid, signal.SIGSTOP)
-            (now,) = [t for t in _study(url).get_trials(deepcopy=False) if t.number == seen.number]
-            if now.state == TrialState.RUNNING:
-                return seen, pid
-            os.kill(pid, signal.SIGCONT)  # it finished in between: wait for the next one
-        time.sleep(0.3)
-    pytest.fail(f"timed out after {timeout} s waiting for a trial to report its first epoch")
+        if seen is None:
+            return None
+        pid = _pid_of(seen)
+        os.kill(pid, signal.SIGSTOP)
+        (now,) = [t for t in _study(url).get_trials(deepcopy=False) if t.number == seen.number]
+        if now.state == TrialState.RUNNING:
+            return seen, pid
+        os.kill(pid, signal.SIGCONT)  # it finished in between: wait for the next one
+        return None
+
+    return _wait_for(freeze, FIRST_EPOCH_S, "a trial to report its first epoch")
 
 
 def _gone(pid: int) -> bool:
