@@ -12,12 +12,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# -qq: pip still stops on errors, but setuptools' multi-line notice about editable installs,
+# meant for packagers, stays out of the first command's output.
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet --quiet -e .
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[test,jax]' '$(TORCH_CPU)'
+	$(BIN)/python -m pip install --quiet --quiet -e '.[test,jax]' '$(TORCH_CPU)'
 	touch $@
 
 demo: $(VENV)/.installed

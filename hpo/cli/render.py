@@ -161,6 +161,8 @@ def _cell(value: Any) -> str:
         return "—"
     if isinstance(value, float):
         return f"{value:.4g}"
+    if isinstance(value, list | tuple) and len(value) == 2 and all(isinstance(v, float) for v in value):
+        return f"{value[0]:.4g} to {value[1]:.4g}"  # an interval, as the report writes it
     return str(value)
 
 

@@ -47,7 +47,7 @@ def demo(
     """
     from hpo.results.studies import best_row
     from hpo.study.demo import run_demo
-    from hpo.study.hints import finalize_command
+    from hpo.study.hints import dashboard_command, finalize_command
 
     artifact_dir = resolve_artifact_dir(storage, artifacts)
     with clear_errors():  # progress on stderr: stdout holds the result alone, so JSON parses
@@ -61,7 +61,7 @@ def demo(
         raise typer.Exit(1)
     print_record(row, output, console, title=f"Best trial of study {study!r}")
     if output is OutputFormat.table:
-        console.print(f"Open the study in optuna-dashboard:\n  {_dashboard_command(storage, artifact_dir)}")
+        console.print(f"Open the study in optuna-dashboard:\n  {dashboard_command(storage, artifact_dir)}")
         if row.get("test_dice") is None:
             console.print(f"Score its best configuration on the locked test set:\n  {finalize_command(study, storage)}")
 
@@ -155,9 +155,3 @@ def replay(
         stored, result = replay_trial(storage, study, number)
     record: dict[str, Any] = {"study": study, "trial": number, "stored_dice": stored, **result.summary()}
     print_record(record, output, console, title=f"Replay of trial {number} of study {study!r}")
-
-
-def _dashboard_command(storage_url: str, artifact_dir: object) -> str:
-    from storage import mask_url
-
-    return f"optuna-dashboard '{mask_url(storage_url)}' --artifact-dir '{artifact_dir}'"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 from storage import DEFAULT_STORAGE_URL
+from storage.artifacts import default_artifact_dir
 from storage.urls import url_password
 
-__all__ = ["finalize_command", "hpo_command", "worker_command"]
+__all__ = ["dashboard_command", "finalize_command", "hpo_command", "worker_command"]
 
 
 def hpo_command(storage_url: str, *words: str) -> str:
@@ -32,3 +34,11 @@ def worker_command(name: str, storage_url: str) -> str:
 def finalize_command(name: str, storage_url: str) -> str:
     """The command that scores study ``name``'s best configuration on its locked test set."""
     return hpo_command(storage_url, "study", "finalize", name)
+
+
+def dashboard_command(storage_url: str, artifact_dir: Path) -> str:
+    """The command that opens the storage's studies in optuna-dashboard, prediction figures included."""
+    words = ["dashboard"]
+    if Path(artifact_dir) != default_artifact_dir(storage_url):
+        words += ["--artifacts", str(artifact_dir)]
+    return hpo_command(storage_url, *words)

@@ -127,7 +127,7 @@ def test_demo_runs_and_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert first.exit_code == 0, first.output
     assert "Best trial of study 'demo'" in first.output
     assert "hpo study finalize demo" in first.stdout  # not scored yet: the command that scores it
-    assert "optuna-dashboard 'sqlite:///hpo.db' --artifact-dir 'hpo-artifacts'" in first.output
+    assert "Open the study in optuna-dashboard:\n  `hpo dashboard`" in first.stdout
     assert (tmp_path / "hpo.db").exists()
 
     second = runner.invoke(app, ["demo", "--n-trials", "2", "--format", "json"])

@@ -69,6 +69,9 @@ def test_best_and_report_show_the_test_score_beside_the_validation_score(storage
     shown = runner.invoke(app, ["study", "best", "tiny", "--storage", storage, "--format", "json"])
     assert shown.exit_code == 0, shown.output
     assert json.loads(shown.stdout)["test_images"] == 4
+    table = runner.invoke(app, ["study", "best", "tiny", "--storage", storage])
+    low, high = final.dice_ci95
+    assert f"test_dice_ci95\t{low:.4g} to {high:.4g}\n" in table.stdout  # an interval, not a raw list
     report = build_report(storage, "tiny", Path("/nonexistent"))
     assert report.summary[0].startswith("Final score: test DICE ")
 
