@@ -9,6 +9,7 @@ from `hpo.report.plots` and its text from `hpo.report.render`.
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,7 +90,20 @@ def _setup(
             f"Optuna {versions.get('optuna_version')}, Python {versions.get('python_version')}"
         )
         rows.append(("Software", software))
+    trained_on = _devices(records)
+    if trained_on:
+        rows.append(("Trained on", trained_on))
     return tuple(rows)
+
+
+def _devices(records: Sequence[TrialRecord]) -> str:
+    """Where the finished trials trained, with their precision: one entry per device, most trials first."""
+    counts = Counter(
+        f"{record.attrs['device']} ({record.attrs.get('precision', 'float32')})"
+        for record in records
+        if record.finished and "device" in record.attrs
+    )
+    return "; ".join(f"{where}: {count} trial{'s' if count > 1 else ''}" for where, count in counts.most_common())
 
 
 def _space(spec: StudySpec, tuned: Sequence[str]) -> tuple[tuple[str, str, str, str], ...]:

@@ -85,6 +85,9 @@ def trial_note(state: str, value: float | None, attrs: Mapping[str, Any]) -> str
         + " |",
         f"| seed | {attrs.get('seed', '–')} |",
     ]
+    if "device" in attrs:
+        details = ", ".join(str(attrs[key]) for key in ("keras_backend", "precision") if key in attrs)
+        lines.append(f"| trained on | {attrs['device']}" + (f" ({details})" if details else "") + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -46,6 +46,9 @@ ROW_FIELDS = (
     "stopped_by",  # the time limit that ended training early, in a study with a time budget
     "wall_time_s",
     "seed",
+    "keras_backend",
+    "device",  # what it trained on: the GPU's name, or "cpu"
+    "precision",  # the Keras dtype policy it trained with
     "started",
     "completed",
     "failure",

@@ -28,6 +28,8 @@ _RESULT_ATTRIBUTES = (
     "images_per_second",
     "seed",
     "keras_backend",
+    "device",
+    "precision",
 )
 
 

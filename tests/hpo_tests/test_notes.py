@@ -31,6 +31,10 @@ def test_trial_notes_say_what_a_trial_reached_or_why_it_stopped() -> None:
     complete = trial_note("COMPLETE", 0.91234, attrs)
     assert complete.startswith("**Validation DICE 0.9123**")
     assert "| epochs | 7 (early stopping at epoch 7) |" in complete and "| training accuracy | 0.95 |" in complete
+    assert "trained on" not in complete  # recorded by older versions without the device
+    on_gpu = trial_note("COMPLETE", 0.9, {**attrs, "device": "NVIDIA H100 80GB HBM3", "keras_backend": "jax",
+                                          "precision": "mixed_bfloat16"})  # fmt: skip
+    assert on_gpu.endswith("| trained on | NVIDIA H100 80GB HBM3 (jax, mixed_bfloat16) |\n")
     capped = trial_note("COMPLETE", 0.9, {**attrs, "early_stopping_epoch": None, "stopped_by": "trial time share"})
     assert "| epochs | 7 (stopped by the trial time share) |" in capped
     assert trial_note("PRUNED", None, {"epochs_run": 2}).startswith("**Pruned** after 2 epoch(s)")

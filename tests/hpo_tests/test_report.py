@@ -239,6 +239,7 @@ def test_report_command_writes_html_and_markdown(written: tuple[Path, str, str])
         assert "saved 1 of 8 epochs (12%)" in text
         assert "need at least 5 completed trials" in text  # importances are skipped with a note
         assert "Predictions of the best trial" in text and "Predictions of the worst trial" in text
+        assert "cpu (float32): 3 trials" in text  # where they trained (the pruned one was added by hand)
     assert page.count("<img ") == 5  # history, epochs, parallel coordinates, best and worst predictions
     for text in (page, markdown):  # results first: runs, their pictures, then analysis and setup
         order = [text.index(heading) for heading in ("Runs", "Predictions of the best", "Results by parameter",

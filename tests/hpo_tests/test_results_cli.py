@@ -28,6 +28,7 @@ from hpo.results.dashboard import dashboard_app
 from hpo.study.presets import make_spec
 from hpo.study.run import create_study, open_study, run_trials
 from objectives.data import parse_source
+from objectives.keras_setup import import_keras
 from objectives.phantom import make_phantom
 from tests.objectives_tests.data.conftest import ExportBuilder, square_polygon, write_png
 from tests.tiny import tiny_space
@@ -105,6 +106,18 @@ def test_study_export_csv_and_json(tiny: TinyStudy) -> None:
     written = _run(tiny, "study", "export", "tiny", "--format", "json", "--out", str(out))
     assert written.exit_code == 0 and written.stdout == ""
     assert len(json.loads(out.read_text())) == TRIALS + 1
+    # Where each trial trained, beside the backend (workers on several machines may differ).
+    trained = [row for row in rows if row["state"] == "COMPLETE"]
+    backend = import_keras().backend.backend()
+    assert [(row["device"], row["keras_backend"], row["precision"]) for row in trained] == [
+        ("cpu", backend, "float32")
+    ] * TRIALS
+
+
+def test_study_best_names_the_device_and_backend(tiny: TinyStudy) -> None:
+    best = json.loads(_run(tiny, "study", "best", "tiny", "--format", "json").stdout)
+    backend = import_keras().backend.backend()
+    assert (best["device"], best["keras_backend"], best["precision"]) == ("cpu", backend, "float32")
 
 
 @pytest.mark.parametrize(
