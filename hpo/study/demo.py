@@ -60,7 +60,7 @@ def run_demo(
     finalize_when_over(
         handle,
         on_start=lambda trial, seeds: console.print(
-            f"Final score: retraining trial #{trial}'s configuration with {seeds} fresh seeds, "
+            f"Final score: retraining trial #{trial}'s configuration with {seeds} fresh seed(s), "
             "scored on the locked test images."
         ),
         on_seed=lambda seed, dice: console.print(f"  seed {seed}: test DICE {dice:.4f}"),

@@ -66,8 +66,9 @@ class FinalScore:
     def summary(self) -> str:
         """One line for people, e.g. in ``hpo study finalize`` and the report."""
         low, high = self.dice_ci95
+        spread = f" ± {self.dice_sd:.4f} over {len(self.seeds)} seeds" if len(self.seeds) > 1 else " with 1 seed"
         return (
-            f"test DICE {self.dice:.4f} ± {self.dice_sd:.4f} over {len(self.seeds)} seeds "
+            f"test DICE {self.dice:.4f}{spread} "
             f"(95% CI {low:.4f} to {high:.4f} over {self.test_images} locked test images at native resolution) "
             f"for the configuration of trial #{self.trial}, whose validation DICE was {self.validation_dice:.4f}"
         )

@@ -129,7 +129,7 @@ def create_requested_study(
             raise
         return str(error)
     final = (
-        f"at its end, {spec.final_seeds} retrainings of the best configuration scored on the test set"
+        f"at its end, the best configuration retrained {spec.final_seeds} time(s) and scored on the test set"
         if spec.scores_at_end
         else "final score on demand (hpo study finalize)"
     )

@@ -219,7 +219,7 @@ def _finalize_when_over(handle: StudyHandle, console: Console, results: Console)
     def starting(trial: int, seeds: int) -> None:
         console.print(
             f"[{os.getpid()}] the study is over: retraining trial #{trial}'s configuration with {seeds} fresh "
-            "seeds for the final score on the locked test set"
+            "seed(s) for the final score on the locked test set"
         )
 
     def seed_done(seed: int, dice: float) -> None:

@@ -87,7 +87,7 @@ def test_create_worker_replay_end_to_end(tmp_path: Path, capfd: pytest.CaptureFi
     created = runner.invoke(app, create)
     assert created.exit_code == 0, created.output
     assert "Created study 'tiny'" in created.output
-    assert "at its end, 1 retrainings of the best configuration scored on the test set" in created.stdout
+    assert "at its end, the best configuration retrained 1 time(s) and scored on the test set" in created.stdout
 
     again = runner.invoke(app, create)
     assert again.exit_code == 1

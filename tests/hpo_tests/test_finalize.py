@@ -113,3 +113,10 @@ def test_a_study_that_asks_for_no_final_score_gets_none_automatically(storage: s
     handle = open_study(storage, "untested")  # no test set
     assert handle.spec.final_seeds == 3 and not final_score_due(handle)
     assert finalize_when_over(handle) is None
+
+
+def test_the_summary_gives_a_spread_over_seeds_only_when_there_are_several() -> None:
+    one = FinalScore(3, 0.91, (7,), 20, 0.9, 0.0, (0.88, 0.92), 0.82, 0.0, 0.97)
+    assert one.summary().startswith("test DICE 0.9000 with 1 seed (95% CI 0.8800 to 0.9200 over 20 locked test images")
+    three = FinalScore(3, 0.91, (7, 8, 9), 20, 0.9, 0.01, (0.88, 0.92), 0.82, 0.01, 0.97)
+    assert three.summary().startswith("test DICE 0.9000 ± 0.0100 over 3 seeds (95% CI 0.8800 to 0.9200")
