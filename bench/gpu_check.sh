@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# lung-hpo's GPU acceptance run, in one command that fits a short rental of a GPU machine.
+#
+#   bash bench/gpu_check.sh OUTDIR [SECONDS]
+#
+# Run it from the repository root on a machine with NVIDIA GPUs, lung-hpo's dependencies and a
+# CUDA-enabled Keras backend installed (`pip install -e '.[gpu]'`; for a machine without network,
+# `bench/gpu_wheels.sh` gathers what a CUDA image usually lacks). In SECONDS (default 480) it
+# writes to OUTDIR:
+#   1. nvidia-smi.txt: the GPUs the machine has;
+#   2. worker.log, worker-trials.json, worker-check.txt: `hpo worker --gpus all` on a small demo
+#      study, and which device each trial trained on (every GPU should appear; none may be "cpu");
+#   3. gpu.json, gpu_packing.json (and bench-gpu.log): `python -m bench.gpu` with the time left,
+#      the figures that bench/README.md publishes (copy the JSON into bench/results/).
+# It exits 1 when the worker check fails, after running the benchmark anyway.
+set -uo pipefail
+
+out=${1:?usage: bash bench/gpu_check.sh OUTDIR [SECONDS]}
+total=${2:-480}
+python=${PYTHON:-python3}
+mkdir -p "$out"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+storage="sqlite:///$work/gpu-check.db"
+export PYTHONUNBUFFERED=1 HPO_CACHE_DIR="$work/cache"
+SECONDS=0
+
+nvidia-smi -L > "$out/nvidia-smi.txt" 2>&1 || echo "gpu_check: nvidia-smi found no GPU" >&2
+
+# 2. The worker end to end: a demo study of 12 short trials, one worker supervising its default
+# number of processes on every GPU, then each finished trial's device.
+worker_ok=0
+{
+    "$python" -m hpo study create gpu-check --preset demo --n-trials 12 --final-seeds 1 --storage "$storage" &&
+        timeout "$((total / 3))" "$python" -m hpo worker gpu-check --gpus all --storage "$storage" \
+            --artifacts "$work/artifacts"
+} > "$out/worker.log" 2>&1
+worker_status=$?
+"$python" -m hpo study export gpu-check --format json --storage "$storage" > "$out/worker-trials.json" 2>> "$out/worker.log"
+"$python" - "$out/worker-trials.json" "$worker_status" > "$out/worker-check.txt" <<'EOF' && worker_ok=1
+import collections
+import json
+import subprocess
+import sys
+
+trials = json.load(open(sys.argv[1]))
+finished = [t for t in trials if t["state"] in ("COMPLETE", "PRUNED")]
+devices = collections.Counter(t["device"] for t in finished)
+try:
+    listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True).stdout.count("GPU ")
+except FileNotFoundError:
+    listed = 0
+print(f"worker exit status {sys.argv[2]}; {len(finished)} of {len(trials)} trials finished")
+for device, count in devices.most_common():
+    print(f"  {device}: {count} trial(s)")
+good = sys.argv[2] == "0" and len(finished) == 12 and listed > 0 and "cpu" not in devices
+print("PASS" if good else "FAIL: every trial should finish on a GPU")
+sys.exit(0 if good else 1)
+EOF
+cat "$out/worker-check.txt" >&2
+
+# 3. The benchmark, with what is left of the time.
+left=$((total - SECONDS - 20))
+if [ "$left" -gt 60 ]; then
+    HPO_BENCH_RESULTS="$out" "$python" -m bench.gpu --backends jax,torch --processes 1,2,4,6 \
+        --budget-s "$left" 2>&1 | tee "$out/bench-gpu.log"
+else
+    echo "gpu_check: no time left for bench.gpu" >&2
+fi
+echo "gpu_check: done in ${SECONDS} s; results in $out" >&2
+[ "$worker_ok" = 1 ]
