@@ -161,8 +161,10 @@ def _cell(value: Any) -> str:
         return "—"
     if isinstance(value, float):
         return f"{value:.4g}"
-    if isinstance(value, list | tuple) and len(value) == 2 and all(isinstance(v, float) for v in value):
-        return f"{value[0]:.4g} to {value[1]:.4g}"  # an interval, as the report writes it
+    if isinstance(value, list | tuple):
+        if len(value) == 2 and all(isinstance(v, float) for v in value):
+            return f"{value[0]:.4g} to {value[1]:.4g}"  # an interval, as the report writes it
+        return ", ".join(_cell(v) for v in value)
     return str(value)
 
 

@@ -272,6 +272,12 @@ def test_evaluate_scores_a_folder_at_native_resolution(tiny: TinyStudy, model: P
     assert summary["dice"] == pytest.approx(np.mean([float(row["dice"]) for row in rows]), abs=1e-5)
     assert summary["worst"][0] == min(rows, key=lambda row: float(row["dice"]))["image"]
     assert (out / "worst.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    # As a table: the worst images as a list of names, the interval as "low to high".
+    table = runner.invoke(app, ["evaluate", str(model), "--data", f"folder:{data}", "--out", str(out)])
+    assert table.exit_code == 0, table.output
+    cells = dict(line.split("\t", 1) for line in table.stdout.splitlines())
+    assert cells["worst"] == ", ".join(summary["worst"])
+    assert cells["dice_ci95"] == "{:.4g} to {:.4g}".format(*summary["dice_ci95"])
 
 
 def test_evaluate_reads_an_mdai_export(tiny: TinyStudy, model: Path) -> None:
