@@ -78,7 +78,8 @@ def start_workers(name: str, storage_url: str, artifact_dir: Path, options: Work
         except WorkerStopped as stopped:
             error_console.print(str(stopped))
             stopped.exit_now()
-        console.print(f"Worker finished: {outcome.trained} trial(s) run.")
+        if not options.in_process:  # a supervised child: its supervisor sums up for all of them
+            console.print(_finished_line(outcome.trained))
         return RECYCLE_EXIT_CODE if outcome.recycle else 0
     handle = open_study(storage_url, name)  # also fails fast on a bad URL or study name
     if study_over(handle) and not final_score_due(handle):
@@ -87,10 +88,32 @@ def start_workers(name: str, storage_url: str, artifact_dir: Path, options: Work
     devices: list[str | None] = (
         [*process_layout(options.gpus, options.trials_per_gpu)] if options.gpus else [None] * options.processes
     )
-    return supervise_workers(
+    pids: list[int] = []
+    code = supervise_workers(
         name, storage_url, artifact_dir, devices, options.timeout, error_console, options.heartbeat,
-        options.recycle_after, options.max_wait,
+        options.recycle_after, options.max_wait, started=pids,
     )  # fmt: skip
+    if code == 0:
+        console.print(_finished_line(_trials_run_by(name, storage_url, pids)))
+    return code
+
+
+def _finished_line(trained: int | None) -> str:
+    """What ``hpo worker`` prints on stdout when it is done: the trials it ran to their end or pruning."""
+    return "Worker finished." if trained is None else f"Worker finished: {trained} trial(s) run."
+
+
+def _trials_run_by(name: str, storage_url: str, pids: Sequence[int]) -> int | None:
+    """How many finished trials processes ``pids`` of this host ran; ``None`` if the storage cannot say."""
+    from hpo.results.records import finished_trials
+    from hpo.results.studies import read_study
+
+    workers = {f"{socket.gethostname()}:{pid}" for pid in pids}
+    try:
+        trials = finished_trials(read_study(storage_url, name))
+    except Exception:  # the storage may be down by now; the line goes out without the count
+        return None
+    return sum(trial.user_attrs.get("worker") in workers for trial in trials)
 
 
 def _installed(package: str) -> bool:
@@ -177,6 +200,7 @@ def supervise_workers(
     heartbeat: Heartbeat,
     recycle_after: int = 10,
     max_wait: float | None = None,
+    started: list[int] | None = None,
 ) -> int:
     """Runs one worker child per entry of ``devices``, replacing each that stops to recycle or dies.
 
@@ -187,6 +211,7 @@ def supervise_workers(
     Args:
         devices: a GPU id per child, or ``None`` for a CPU-only child.
         recycle_after: trials per child process before a fresh one takes over.
+        started: if given, the pid of every child started is appended to it.
 
     Returns:
         0 if every child ended well, else the first non-zero exit code (128 + N after signal N).
@@ -215,6 +240,8 @@ def supervise_workers(
         slot.child = subprocess.Popen(
             command, env=env, preexec_fn=_die_with_parent(os.getpid()), start_new_session=True
         )
+        if started is not None:
+            started.append(slot.child.pid)
 
     def ended(slot: _Slot, code: int) -> None:
         assert slot.child is not None

@@ -93,7 +93,9 @@ def test_create_worker_replay_end_to_end(tmp_path: Path, capfd: pytest.CaptureFi
     assert again.exit_code == 1
     assert "already exists" in again.output
 
-    worked = runner.invoke(app, ["worker", "tiny", "--storage", storage, "--artifacts", str(tmp_path / "art")])
+    # One trial per process: the supervisor starts a fresh child after each.
+    worked = runner.invoke(app, ["worker", "tiny", "--storage", storage, "--artifacts", str(tmp_path / "art"),
+                                 "--recycle-after", "1"])  # fmt: skip
     assert worked.exit_code == 0, worked.output
     study = optuna.load_study(study_name="tiny", storage=storage)
     finished = [t for t in study.trials if t.state.is_finished() and t.state.name in ("COMPLETE", "PRUNED")]
@@ -104,6 +106,10 @@ def test_create_worker_replay_end_to_end(tmp_path: Path, capfd: pytest.CaptureFi
     printed = capfd.readouterr()
     assert "the study is over: retraining" in printed.err  # progress
     assert "Final score of study 'tiny': test DICE " in printed.out  # the result
+    # One summary for the whole worker, from the supervisor; its children, each of which ran one
+    # trial, print none of their own.
+    assert "Worker finished" not in printed.out + printed.err
+    assert worked.stdout.count("Worker finished") == 1 and "Worker finished: 2 trial(s) run." in worked.stdout
     assert load_final_score(study) is not None
 
     finished_again = runner.invoke(app, ["worker", "tiny", "--storage", storage])
