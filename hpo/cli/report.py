@@ -54,13 +54,18 @@ def dashboard(
 
     Example: [bold]hpo dashboard --storage sqlite:///runs/lung.db --port 8081[/]
     """
-    from hpo.results.dashboard import dashboard_url, is_loopback, serve_dashboard
+    from hpo.results.dashboard import dashboard_server, dashboard_url, is_loopback
 
     artifact_dir = resolve_artifact_dir(storage, artifacts)
     if not artifact_dir.is_dir():
         error_console.print(f"No artifact folder at {artifact_dir}: trials will show no figures (see --artifacts).")
     if not is_loopback(host):
         print_warning(f"anyone who reaches {host}:{port} can read, edit and delete studies.")
-    console.print(f"optuna-dashboard at {dashboard_url(host, port, storage)}; Ctrl-C stops it.")
     with clear_errors():
-        serve_dashboard(storage, artifact_dir, host=host, port=port)
+        server = dashboard_server(storage, artifact_dir, host=host, port=port)  # bound: the address is ours
+    with server:
+        console.print(f"optuna-dashboard at {dashboard_url(host, server.server_address[1], storage)}; Ctrl-C stops it.")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass

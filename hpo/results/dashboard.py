@@ -7,13 +7,22 @@ With the artifact store attached, each trial's page in the dashboard shows the p
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from storage import mask_url, open_artifact_store
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "dashboard_app", "dashboard_url", "is_loopback", "serve_dashboard"]
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "dashboard_app",
+    "dashboard_server",
+    "dashboard_url",
+    "is_loopback",
+]
 
 DEFAULT_HOST = "127.0.0.1"  # the dashboard can delete studies: only this machine by default
 DEFAULT_PORT = 8080
@@ -54,26 +63,29 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def serve_dashboard(storage_url: str, artifact_dir: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
-    """Runs optuna-dashboard until interrupted (Ctrl-C).
+class _QuietHandler(WSGIRequestHandler):
+    """Serves requests without writing an access-log line for each to the terminal."""
 
-    Args:
-        storage_url: Optuna storage URL.
-        artifact_dir: the study's artifact folder.
-        host: address to bind; the default serves this machine only.
-        port: TCP port.
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def dashboard_server(storage_url: str, artifact_dir: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> Any:
+    """The dashboard bound to ``host:port`` (port 0: any free one), ready for ``serve_forever()``.
+
+    The stdlib's WSGI server, single-threaded like optuna-dashboard's own ``run_server``, but with
+    no banner and no access log: the terminal keeps lung-hpo's one line.
 
     Raises:
         RuntimeError: the address cannot be bound (port taken, unknown host).
     """
-    import optuna_dashboard
+    app = dashboard_app(storage_url, artifact_dir)
 
-    from storage import open_storage
+    class _Server(WSGIServer):
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
 
-    storage = open_storage(storage_url, must_exist=True)
-    store = open_artifact_store(artifact_dir)
     try:
-        optuna_dashboard.run_server(storage, host=host, port=port, artifact_store=store)
+        return make_server(host, port, app, server_class=_Server, handler_class=_QuietHandler)
     except OSError as error:
         reason = error.strerror or str(error)
         raise RuntimeError(f"cannot serve the dashboard on {host}:{port}: {reason}") from None

@@ -7,6 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import socket
+import threading
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +27,7 @@ from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, ge
 from typer.testing import CliRunner
 
 from hpo.cli import app
-from hpo.results.dashboard import dashboard_app
+from hpo.results.dashboard import dashboard_app, dashboard_server
 from hpo.study.presets import make_spec
 from hpo.study.run import create_study, open_study, run_trials
 from objectives.data import parse_source
@@ -240,6 +243,33 @@ def test_dashboard_serves_trials_and_their_prediction_images(tiny: TinyStudy) ->
         )
         assert status.startswith("200") and headers["Content-Type"] == "image/png"
         assert image.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_the_served_dashboard_answers_and_keeps_the_terminal_quiet(
+    tiny: TinyStudy, capfd: pytest.CaptureFixture[str]
+) -> None:
+    server = dashboard_server(tiny.storage, tiny.artifacts, "127.0.0.1", 0)  # any free port
+    port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=60) as response:
+            summaries = json.load(response)["study_summaries"]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [summary["study_name"] for summary in summaries] == ["tiny"]
+    printed = capfd.readouterr()
+    assert printed.out + printed.err == ""  # no server banner, no access-log line per request
+
+    # A port that is taken: one line and exit 1, from the command.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        result = _run(tiny, "dashboard", "--port", str(busy), artifacts=True)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"cannot serve the dashboard on 127.0.0.1:{busy}" in result.stderr
 
 
 @pytest.mark.parametrize(
