@@ -110,7 +110,7 @@ def timed_fit(model: Any, feed: Any, epochs: int, steps: int, batch_size: int, a
 
 def _augmentation_only(feed: Any, steps: int, batch_size: int, augmenter: Any = None) -> float:
     """Images/s of producing the batches alone; ``augmenter`` transforms lung-hpo's stacked batches."""
-    produce = feed.__getitem__ if augmenter is None else (lambda step: augmenter(feed[step], training=True))
+    produce = feed.__getitem__ if augmenter is None else (lambda step: augmenter(feed[step][0], training=True))
     produce(0)
     started = time.perf_counter()
     for step in range(steps):

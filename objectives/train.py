@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import keras
 
 __all__ = [
+    "DEVICE_RESIDENT_MAX_BYTES",
     "TrainResult",
     "TrainingData",
     "compiled_training_model",
@@ -118,16 +119,28 @@ def resolve_precision(requested: str, capability: tuple[int, int] | None = None)
     return "mixed_bfloat16" if capability is not None and capability >= BF16_CAPABILITY else "float32"
 
 
+# On jax and torch the training pairs up to this size are uploaded once per run and each batch is
+# gathered where training runs (the accelerator, if any); a larger set is gathered on the host.
+DEVICE_RESIDENT_MAX_BYTES = 2 << 30
+
+
 def training_batches(config: TrainConfig, images: np.ndarray, masks: np.ndarray) -> Any:
     """Seeded, reshuffled batches of stacked image/mask pairs as a Keras `PyDataset` (every backend).
 
-    Each batch is float32 ``(batch_size, s, s, 2)``, untransformed: the training model augments
-    it inside its train step (`objectives.training_model`). The host's work is one row gather.
+    Item ``k`` is the 1-tuple ``(x,)`` of step ``k``'s batch: float32 ``(batch_size, s, s, 2)``
+    (the masks travel in ``x``, so there are no targets), untransformed: the training model augments
+    it inside its train step (`objectives.training_model`). On jax and torch the pairs are
+    uploaded to the backend's device once (up to `DEVICE_RESIDENT_MAX_BYTES`) and a batch is a
+    gather there, so per step the host sends ``batch_size`` row numbers rather than the images.
+    TensorFlow reads a `PyDataset` through ``tf.data`` from NumPy, so there the host gathers the
+    rows. Either way a step's batch holds the same rows, chosen by the seed alone.
     """
     keras = import_keras()
     stacked = stack_pair(images, masks)
     count = len(stacked)
     batch_size = config.batch_size
+    resident = keras.backend.backend() in ("jax", "torch") and stacked.nbytes <= DEVICE_RESIDENT_MAX_BYTES
+    rows = keras.ops.convert_to_tensor(stacked) if resident else stacked
 
     class _Batches(keras.utils.PyDataset):  # type: ignore[name-defined]  # a module bound at run time
         def __init__(self) -> None:
@@ -149,8 +162,9 @@ def training_batches(config: TrainConfig, images: np.ndarray, masks: np.ndarray)
                 chosen[selected] = order[positions[selected] % count]
             return chosen
 
-        def __getitem__(self, step: int) -> np.ndarray:
-            return stacked[self._indices(step)]
+        def __getitem__(self, step: int) -> tuple[Any]:
+            chosen = self._indices(step)
+            return (keras.ops.take(rows, chosen, axis=0) if resident else rows[chosen],)  # (x,): no targets
 
         def on_epoch_end(self) -> None:
             self._epoch += 1

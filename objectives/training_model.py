@@ -4,8 +4,9 @@ The trainer feeds it image and mask stacked on the channel axis, ``(batch, h, w,
 training the wrapper transforms each pair with one draw of `PairedAugmentation`, splits it, and
 returns the U-Net's prediction with the transformed mask beside it; the loss and the metrics
 compare the two. So augmentation runs where the train step runs (XLA on JAX, the GPU on torch,
-a graph on TensorFlow) rather than eagerly on NumPy batches in the Python thread, and the host
-only gathers the batch's rows. In validation nothing is transformed.
+a graph on TensorFlow) rather than eagerly on NumPy batches in the Python thread; the batch's
+rows are gathered on the device on jax and torch (`objectives.train.training_batches`). In
+validation nothing is transformed.
 """
 
 from __future__ import annotations

@@ -112,6 +112,35 @@ def metric_agreement() -> dict[str, float]:
     }
 
 
+def batch_gather() -> dict[str, float]:
+    """`training_batches` against the same PyDataset gathering on the host, over two epochs.
+
+    On jax and torch the pairs live on the backend's device and each batch is gathered there;
+    every batch must hold exactly the rows the host gather picks. ``on_device`` is 1.0 there.
+    """
+    from objectives import train as train_module
+
+    keras = import_keras()
+    images, masks = make_phantom_dataset(10, 16, seed=5)
+    config = TrainConfig(image_size=16, batch_size=4, steps_per_epoch=3, seed=2)
+    gathered = train_module.training_batches(config, images, masks)
+    limit, train_module.DEVICE_RESIDENT_MAX_BYTES = train_module.DEVICE_RESIDENT_MAX_BYTES, 0
+    try:
+        on_host = train_module.training_batches(config, images, masks)
+    finally:
+        train_module.DEVICE_RESIDENT_MAX_BYTES = limit
+    error, steps = 0.0, 0
+    for _ in range(2):
+        for step in range(len(gathered)):
+            (batch,), (expected,) = gathered[step], on_host[step]
+            assert isinstance(expected, np.ndarray) and expected.shape == (4, 16, 16, 2)
+            error = max(error, float(np.abs(keras.ops.convert_to_numpy(batch) - expected).max()))
+            steps += 1
+        gathered.on_epoch_end()
+        on_host.on_epoch_end()
+    return {"max_error": error, "steps": steps, "on_device": float(not isinstance(gathered[0][0], np.ndarray))}
+
+
 def tiny_training() -> dict[str, float]:
     images, masks = make_phantom_dataset(12, 32, seed=0)
     data = TrainingData(images[:8], masks[:8], images[8:], masks[8:])
@@ -140,6 +169,7 @@ if __name__ == "__main__":
                 "alignment": alignment(),
                 "geometry": geometry_errors(),
                 "metrics": metric_agreement(),
+                "batches": batch_gather(),
                 "training": tiny_training(),
             }
         )

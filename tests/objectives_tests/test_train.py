@@ -6,6 +6,7 @@ import pytest
 from objectives.config import AugmentConfig, TrainConfig, UNetConfig
 from objectives.phantom import make_phantom_dataset
 from objectives.train import TrainingData, early_stopping_start, train, training_batches
+from tests.objectives_tests import backend_checks
 
 CONFIG = TrainConfig(
     image_size=32,
@@ -39,16 +40,22 @@ def test_batches_follow_the_seed_and_cover_the_data(data: TrainingData) -> None:
     config = TrainConfig(**{**CONFIG.__dict__, "augment": False, "steps_per_epoch": 4})
     batches = training_batches(config, data.train_images, data.train_masks)
     again = training_batches(config, data.train_images, data.train_masks)
-    first_epoch = [batches[step][..., :1] for step in range(len(batches))]
+    first_epoch = [batches[step][0][..., :1] for step in range(len(batches))]
     for step, images in enumerate(first_epoch):
-        np.testing.assert_array_equal(images, again[step][..., :1])
+        np.testing.assert_array_equal(images, again[step][0][..., :1])
     # 4 steps of 4 images = two full passes over 8 images: every image appears exactly twice.
     seen = np.concatenate(first_epoch).reshape(16, -1)
     originals = data.train_images.reshape(8, -1)
     counts = [sum(np.array_equal(row, original) for row in seen) for original in originals]
     assert counts == [2] * 8
     batches.on_epoch_end()
-    assert not np.array_equal(batches[0][..., :1], first_epoch[0])  # a new epoch reshuffles
+    assert not np.array_equal(batches[0][0][..., :1], first_epoch[0])  # a new epoch reshuffles
+
+
+def test_tensorflow_batches_are_gathered_on_the_host() -> None:
+    # tf.data reads a PyDataset from NumPy; jax and torch gather on their device
+    # (`backend_checks.batch_gather`, run on each in test_augment.py).
+    assert backend_checks.batch_gather() == {"max_error": 0.0, "steps": 6, "on_device": 0.0}
 
 
 def test_train_fraction_uses_a_subset(data: TrainingData) -> None:
