@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -89,12 +90,13 @@ def start_workers(name: str, storage_url: str, artifact_dir: Path, options: Work
         [*process_layout(options.gpus, options.trials_per_gpu)] if options.gpus else [None] * options.processes
     )
     pids: list[int] = []
+    began = datetime.now()  # as Optuna stamps a trial's start: local time, naive
     code = supervise_workers(
         name, storage_url, artifact_dir, devices, options.timeout, error_console, options.heartbeat,
         options.recycle_after, options.max_wait, started=pids,
     )  # fmt: skip
     if code == 0:
-        console.print(_finished_line(_trials_run_by(name, storage_url, pids)))
+        console.print(_finished_line(_trials_run_by(name, storage_url, pids, began)))
     return code
 
 
@@ -103,8 +105,9 @@ def _finished_line(trained: int | None) -> str:
     return "Worker finished." if trained is None else f"Worker finished: {trained} trial(s) run."
 
 
-def _trials_run_by(name: str, storage_url: str, pids: Sequence[int]) -> int | None:
-    """How many finished trials processes ``pids`` of this host ran; ``None`` if the storage cannot say."""
+def _trials_run_by(name: str, storage_url: str, pids: Sequence[int], since: datetime) -> int | None:
+    """How many finished trials processes ``pids`` of this host started ``since``; ``None`` if the storage
+    cannot say. (``since`` keeps out trials of an earlier process that had the same pid.)"""
     from hpo.results.records import finished_trials
     from hpo.results.studies import read_study
 
@@ -113,7 +116,10 @@ def _trials_run_by(name: str, storage_url: str, pids: Sequence[int]) -> int | No
         trials = finished_trials(read_study(storage_url, name))
     except Exception:  # the storage may be down by now; the line goes out without the count
         return None
-    return sum(trial.user_attrs.get("worker") in workers for trial in trials)
+    return sum(
+        trial.user_attrs.get("worker") in workers and trial.datetime_start is not None and trial.datetime_start >= since
+        for trial in trials
+    )
 
 
 def _installed(package: str) -> bool:
