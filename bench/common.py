@@ -48,8 +48,8 @@ no figure below is typed by hand. Ratios compare against a baseline measured in 
 
 On a machine with NVIDIA GPUs, `bash bench/gpu_check.sh OUT` is the whole GPU acceptance run in
 about 8 minutes: `hpo worker --gpus all` on a small demo study, with the device each trial trained
-on and a PASS or FAIL in `OUT/worker-check.txt`, then `bench.gpu` on jax and torch with 1, 2, 4
-and 6 processes per GPU in the time left. Copy `OUT/gpu.json` and `OUT/gpu_packing.json` into
+on and a PASS or FAIL in `OUT/worker-check.txt`, then `bench.gpu` in the time left: throughput
+on jax and torch, and 1, 2, 4 and 6 processes per GPU on jax. Copy `OUT/gpu.json` and `OUT/gpu_packing.json` into
 `bench/results/` and run `python -m bench.common`. For a machine without network whose Python
 already has CUDA builds of JAX and PyTorch, `bash bench/gpu_wheels.sh DIR` downloads the other
 wheels it needs (about 19 MB); the script says how to install them there.

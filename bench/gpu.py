@@ -15,7 +15,7 @@ installed, each in its own process:
 
 It writes ``bench/results/gpu.json`` and ``gpu_packing.json`` with the device name.
 
-Run: ``python -m bench.gpu [--backends jax,torch] [--processes 1,2,4] [--budget-s 480]``.
+Run: ``python -m bench.gpu [--backends jax,torch] [--processes 1,2,4] [--packing-backends jax] [--budget-s 480]``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -254,6 +255,25 @@ def _packing(arguments: argparse.Namespace, backend: str, processes: int, gpu: s
     }
 
 
+def _installed(package: str) -> bool:
+    return importlib.util.find_spec(package) is not None
+
+
+def plan_parts(
+    backends: str, packing_backends: str | None, processes: str, installed: Callable[[str], bool]
+) -> list[tuple[str, str, int]]:
+    """The runs in order, as (part, backend, processes): throughput on every installed backend of
+    ``backends``, then packing with each count of ``processes`` on those of ``packing_backends``
+    (default: the same); each part gets its share of the time left when it starts."""
+    wanted = [b.strip() for b in backends.split(",") if b.strip()]
+    usable = [b for b in wanted if installed(b)]
+    packing = set(wanted if packing_backends is None else (b.strip() for b in packing_backends.split(",")))
+    counts = [int(count) for count in processes.split(",")]
+    return [("throughput", backend, 1) for backend in usable] + [
+        ("packing", backend, count) for backend in usable if backend in packing for count in counts
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default=",".join(BACKENDS), help="those not installed are skipped")
@@ -263,6 +283,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3, help="per row; the first (compilation) is not timed")
     parser.add_argument("--precisions", default=None, help="default: float32,mixed_bfloat16 on a GPU, float32 on a CPU")
     parser.add_argument("--processes", default="1,2,4", help="trainers sharing one GPU in the packing runs")
+    parser.add_argument("--packing-backends", default=None, help="backends of the packing runs (default: --backends)")
     parser.add_argument("--trial-steps", type=int, default=50, help="batches per epoch of a packed trial")
     parser.add_argument("--trials", type=int, default=3, help="timed trials per packed process (after one untimed)")
     parser.add_argument(
@@ -283,14 +304,8 @@ def main() -> None:
         gpu = None
     if arguments.precisions is None:
         arguments.precisions = "float32,mixed_bfloat16" if gpu is not None else "float32"
-    wanted = [b.strip() for b in arguments.backends.split(",") if b.strip()]
-    backends = [b for b in wanted if importlib.util.find_spec(b) is not None]
-    counts = [int(p) for p in arguments.processes.split(",")]
+    parts = plan_parts(arguments.backends, arguments.packing_backends, arguments.processes, _installed)
     deadline = time.monotonic() + arguments.budget_s
-    # Throughput first on every backend, then packing; each part gets its share of what is left.
-    parts = [("throughput", backend, 1) for backend in backends] + [
-        ("packing", backend, count) for backend in backends for count in counts
-    ]
     rows: list[dict[str, Any]] = []
     packed: list[dict[str, Any]] = []
     devices: set[str] = set()

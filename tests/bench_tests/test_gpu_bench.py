@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.gpu import plan_parts
 from tests.bench_tests.running import run_bench
 
 
@@ -27,3 +28,16 @@ def test_bench_gpu_runs_on_the_cpu(tmp_path: Path) -> None:
     (row,) = packing["rows"]
     assert row["processes on the GPU"] == 2 and row["trials per hour"] > 0
     assert "Not run" not in " ".join(throughput["notes"])
+
+
+def test_the_plan_runs_throughput_first_and_packs_only_the_chosen_installed_backends() -> None:
+    def installed(package: str) -> bool:
+        return package != "tensorflow"
+
+    assert plan_parts("tensorflow,jax,torch", "jax", "1,4", installed) == [
+        ("throughput", "jax", 1), ("throughput", "torch", 1), ("packing", "jax", 1), ("packing", "jax", 4),
+    ]  # fmt: skip
+    assert plan_parts("jax, torch", None, "2", installed) == [
+        ("throughput", "jax", 1), ("throughput", "torch", 1), ("packing", "jax", 2), ("packing", "torch", 2),
+    ]  # fmt: skip
+    assert plan_parts("tensorflow", "tensorflow", "1", installed) == []
