@@ -23,7 +23,7 @@ from objectives.data import Dataset, DataSource, Split, load_dataset
 from objectives.figures import prediction_figure
 from objectives.keras_setup import import_keras
 from objectives.space import SearchSpace, suggest_config
-from objectives.train import TrainingData, TrainResult, train
+from objectives.train import TrainingData, TrainResult, run_precision, train
 from objectives.training_model import network_of
 
 if TYPE_CHECKING:
@@ -34,12 +34,17 @@ if TYPE_CHECKING:
 __all__ = [
     "FIGURE_ARTIFACT",
     "MODEL_ARTIFACT",
+    "WORKER_GROUP_VARIABLE",
     "DataProvider",
     "LungObjective",
     "record_result",
     "runtime_versions",
 ]
 
+# Set by `hpo worker`'s supervisor in its children's environment and recorded on their trials
+# (``worker_group``), so that it finds its own children's trials where host names and process ids
+# repeat (containers sharing the host's network number their processes alike).
+WORKER_GROUP_VARIABLE = "HPO_WORKER_GROUP"
 FIGURE_ARTIFACT = "predictions.png"
 MODEL_ARTIFACT = "model.keras"
 KerasCallbackFactory = Callable[["optuna.trial.Trial", int], Sequence["keras.callbacks.Callback"]]
@@ -151,6 +156,9 @@ class LungObjective:
         seed = self.base_seed + trial.number
         trial.set_user_attr("seed", seed)
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        group = os.environ.get(WORKER_GROUP_VARIABLE)
+        if group:
+            trial.set_user_attr("worker_group", group)
         for key, value in runtime_versions().items():
             trial.set_user_attr(key, value)
         # Optuna keeps the rest: run time (start and end), epochs (one DICE reported per epoch,
@@ -158,6 +166,7 @@ class LungObjective:
         last = _epoch_counter()
         try:
             config = suggest_config(trial, self.space, seed)
+            trial.set_user_attr("precision", run_precision(config))  # a pruned trial has it too
             data = self.data.training_data(config.image_size)
             extra = self.keras_callbacks(trial, config.max_epochs) if self.keras_callbacks else ()
             # `last` comes before the pruning callback, which raises at the end of the epoch it prunes.

@@ -18,9 +18,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -44,6 +44,7 @@ from hpo.study.workers import (
     signals_interrupt,
 )
 from objectives.data.cache import default_cache_dir
+from objectives.objective import WORKER_GROUP_VARIABLE
 
 __all__ = ["WorkerOptions", "start_workers", "supervise_workers"]
 
@@ -89,14 +90,13 @@ def start_workers(name: str, storage_url: str, artifact_dir: Path, options: Work
     devices: list[str | None] = (
         [*process_layout(options.gpus, options.trials_per_gpu)] if options.gpus else [None] * options.processes
     )
-    pids: list[int] = []
-    began = datetime.now()  # as Optuna stamps a trial's start: local time, naive
+    group = uuid.uuid4().hex[:16]  # this supervisor's children, on their trials
     code = supervise_workers(
         name, storage_url, artifact_dir, devices, options.timeout, error_console, options.heartbeat,
-        options.recycle_after, options.max_wait, started=pids,
+        options.recycle_after, options.max_wait, group=group,
     )  # fmt: skip
-    if code == 0:
-        console.print(_finished_line(_trials_run_by(name, storage_url, pids, began)))
+    if code < 128:  # not interrupted: what the worker did, even if a process failed
+        console.print(_finished_line(_trials_run_by(name, storage_url, group)))
     return code
 
 
@@ -105,21 +105,19 @@ def _finished_line(trained: int | None) -> str:
     return "Worker finished." if trained is None else f"Worker finished: {trained} trial(s) run."
 
 
-def _trials_run_by(name: str, storage_url: str, pids: Sequence[int], since: datetime) -> int | None:
-    """How many finished trials processes ``pids`` of this host started ``since``; ``None`` if the storage
-    cannot say. (``since`` keeps out trials of an earlier process that had the same pid.)"""
-    from hpo.results.records import finished_trials
+def _trials_run_by(name: str, storage_url: str, group: str) -> int | None:
+    """How many trials the children of supervisor ``group`` ran to an end (as `run_trials` counts
+    them: complete, pruned or failed); ``None`` if the storage cannot say."""
+    from optuna.trial import TrialState
+
     from hpo.results.studies import read_study
 
-    workers = {f"{socket.gethostname()}:{pid}" for pid in pids}
+    ended = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
     try:
-        trials = finished_trials(read_study(storage_url, name))
+        trials = read_study(storage_url, name).get_trials(deepcopy=False, states=ended)
     except Exception:  # the storage may be down by now; the line goes out without the count
         return None
-    return sum(
-        trial.user_attrs.get("worker") in workers and trial.datetime_start is not None and trial.datetime_start >= since
-        for trial in trials
-    )
+    return sum(trial.user_attrs.get("worker_group") == group for trial in trials)
 
 
 def _installed(package: str) -> bool:
@@ -206,7 +204,7 @@ def supervise_workers(
     heartbeat: Heartbeat,
     recycle_after: int = 10,
     max_wait: float | None = None,
-    started: list[int] | None = None,
+    group: str | None = None,
 ) -> int:
     """Runs one worker child per entry of ``devices``, replacing each that stops to recycle or dies.
 
@@ -217,18 +215,20 @@ def supervise_workers(
     Args:
         devices: a GPU id per child, or ``None`` for a CPU-only child.
         recycle_after: trials per child process before a fresh one takes over.
-        started: if given, the pid of every child started is appended to it.
+        group: recorded on every child's trials (``worker_group``); a fresh one if not given.
 
     Returns:
         0 if every child ended well, else the first non-zero exit code (128 + N after signal N).
     """
     deadline = None if timeout is None else time.monotonic() + timeout
+    group = group or uuid.uuid4().hex[:16]
     ready_folder = tempfile.TemporaryDirectory(prefix="lung-hpo-workers-")  # removed when supervision ends
     slots = _lay_out(devices, Path(ready_folder.name))
     codes: list[int] = []
 
     def start(slot: _Slot) -> None:
         env = dict(os.environ, HPO_STORAGE=storage_url, **heartbeat.environment())
+        env[WORKER_GROUP_VARIABLE] = group
         if slot.device is None:
             env["CUDA_VISIBLE_DEVICES"] = ""
         else:
@@ -246,8 +246,6 @@ def supervise_workers(
         slot.child = subprocess.Popen(
             command, env=env, preexec_fn=_die_with_parent(os.getpid()), start_new_session=True
         )
-        if started is not None:
-            started.append(slot.child.pid)
 
     def ended(slot: _Slot, code: int) -> None:
         assert slot.child is not None
@@ -262,7 +260,7 @@ def supervise_workers(
             codes.append(code)
             return
         slot.crashes += 1
-        console.print(_crash_report(name, storage_url, pid, slot, -code, heartbeat))
+        console.print(_crash_report(name, storage_url, pid, group, slot, -code, heartbeat))
         if slot.crashes < _MAX_CRASHES and in_time:
             start(slot)
         else:
@@ -312,13 +310,15 @@ def _stop_children(slots: Sequence[_Slot], signum: int) -> None:
                 slot.child.wait()
 
 
-def _crash_report(name: str, storage_url: str, pid: int, slot: _Slot, signum: int, heartbeat: Heartbeat) -> str:
+def _crash_report(
+    name: str, storage_url: str, pid: int, group: str, slot: _Slot, signum: int, heartbeat: Heartbeat
+) -> str:
     """One line on a child that a signal killed: which, with what trial, what happens next."""
     try:
         how = f"killed by {signal.Signals(signum).name}"
     except ValueError:
         how = f"killed by signal {signum}"
-    number = _running_trial_of(name, storage_url, pid)
+    number = _running_trial_of(name, storage_url, pid, group)
     trial = "between trials" if number is None else f"while running trial #{number}"
     fate = (
         ""
@@ -331,8 +331,8 @@ def _crash_report(name: str, storage_url: str, pid: int, slot: _Slot, signum: in
     return f"worker process {pid} ({slot.where}) was {how} {trial}{fate}."
 
 
-def _running_trial_of(name: str, storage_url: str, pid: int) -> int | None:
-    """The number of the RUNNING trial that process ``pid`` of this host recorded, if any."""
+def _running_trial_of(name: str, storage_url: str, pid: int, group: str) -> int | None:
+    """The number of the RUNNING trial that child ``pid`` of supervisor ``group`` on this host recorded, if any."""
     from optuna.trial import TrialState
 
     from hpo.results.studies import read_study
@@ -342,4 +342,11 @@ def _running_trial_of(name: str, storage_url: str, pid: int) -> int | None:
     except Exception:  # the storage may be what failed; the report goes out without the number
         return None
     worker = f"{socket.gethostname()}:{pid}"
-    return next((trial.number for trial in trials if trial.user_attrs.get("worker") == worker), None)
+    return next(
+        (
+            trial.number
+            for trial in trials
+            if trial.user_attrs.get("worker") == worker and trial.user_attrs.get("worker_group") == group
+        ),
+        None,
+    )

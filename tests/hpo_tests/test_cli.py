@@ -101,6 +101,9 @@ def test_create_worker_replay_end_to_end(tmp_path: Path, capfd: pytest.CaptureFi
     finished = [t for t in study.trials if t.state.is_finished() and t.state.name in ("COMPLETE", "PRUNED")]
     assert len(finished) == 2
     assert all(0.0 <= t.value <= 1.0 for t in finished if t.value is not None)
+    # Two processes, one supervisor: both trials carry its group.
+    assert len({t.user_attrs["worker"] for t in finished}) == 2
+    assert len({t.user_attrs["worker_group"] for t in finished}) == 1
     # The study is over: the worker (a child process, writing to the terminal itself) scored
     # its best configuration on the locked test set.
     printed = capfd.readouterr()

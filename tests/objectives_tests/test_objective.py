@@ -37,6 +37,7 @@ def test_fixed_trial_trains_and_records(provider: DataProvider) -> None:
     assert attrs["seed"] == 7
     assert attrs["keras_backend"] == "tensorflow"
     assert attrs["device"] == "cpu"  # where it trained: a GPU model name, or cpu
+    assert "worker_group" not in attrs  # set only under `hpo worker`'s supervisor
     for key in (
         "train_accuracy",
         "val_accuracy",
@@ -69,6 +70,8 @@ def test_a_trial_below_the_median_is_pruned_at_once(provider: DataProvider, tmp_
     assert list(pruned.intermediate_values) == [0]  # training stopped after the first epoch
     # It shows why: the epochs it ran and its last epoch's predictions (no model: it lost).
     assert pruned.user_attrs["epochs_run"] == 1
+    # Where and how it trained, recorded at its start like a completed trial's.
+    assert (pruned.user_attrs["device"], pruned.user_attrs["precision"]) == ("cpu", "float32")
     uploaded = {meta.filename for meta in get_all_artifact_meta(pruned, storage=storage)}
     assert uploaded == {"predictions.png"}
 
