@@ -4,7 +4,7 @@
 # scikit-learn, h5py, ml-dtypes, pillow, matplotlib, typer, rich, pyyaml, tqdm): what lung-hpo's
 # workers and benchmarks need beyond that, at the versions this checkout's .venv tested.
 #
-#   bash bench/gpu_wheels.sh DIR [PYTHON_VERSION]      (default 3.12; about 25 MB)
+#   bash bench/gpu_wheels.sh DIR [PYTHON_VERSION]      (default 3.12; about 19 MB)
 #
 # On the GPU machine, from the repository root:
 #   python3 -m pip install -q --no-index --no-deps --target /tmp/site DIR/*.whl

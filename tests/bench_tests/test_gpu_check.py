@@ -24,6 +24,8 @@ def test_the_gpu_check_fails_clearly_without_a_gpu(tmp_path: Path) -> None:
     assert "error: --gpus all: nvidia-smi is not on PATH" in (out / "worker.log").read_text()
     verdict = (out / "worker-check.txt").read_text().splitlines()
     assert verdict[0] == "worker exit status 1; 0 of 0 trials finished"
-    assert verdict[-1] == "FAIL: every trial should finish on a GPU"
+    assert verdict[-1] == (
+        "FAIL: nvidia-smi lists no GPU; the worker exited with 1; 0 of the budget's 12 trials finished"
+    )
     assert "no time left for bench.gpu" in completed.stderr
     assert "Traceback" not in completed.stderr + (out / "worker.log").read_text()
