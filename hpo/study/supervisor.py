@@ -95,7 +95,7 @@ def start_workers(name: str, storage_url: str, artifact_dir: Path, options: Work
         name, storage_url, artifact_dir, devices, options.timeout, error_console, options.heartbeat,
         options.recycle_after, options.max_wait, group=group,
     )  # fmt: skip
-    if code < 128:  # not interrupted: what the worker did, even if a process failed
+    if code == 0:  # else the last line is the one that says why it stopped
         console.print(_finished_line(_trials_run_by(name, storage_url, group)))
     return code
 

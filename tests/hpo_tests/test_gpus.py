@@ -110,6 +110,7 @@ def test_a_gpu_worker_whose_backend_sees_no_gpu_stops_in_one_line_and_loses_noth
         assert "the Keras tensorflow backend sees no GPU, only the CPU" in line
         assert "pip install 'lung-hpo[gpu]'" in line
     assert "Traceback" not in worker.stderr
+    assert worker.stdout == ""  # no "Worker finished" after the reason: that stays the last line
     trials = optuna.load_study(study_name="gpu", storage=storage).get_trials()
     assert trials == []  # no trial was started, so none is lost or left running
 
