@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -45,6 +46,9 @@ from hpo.study.workers import (
 )
 from objectives.data.cache import default_cache_dir
 from objectives.objective import WORKER_GROUP_VARIABLE
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial, TrialState
 
 __all__ = ["WorkerOptions", "start_workers", "supervise_workers"]
 
@@ -110,14 +114,20 @@ def _trials_run_by(name: str, storage_url: str, group: str) -> int | None:
     them: complete, pruned or failed); ``None`` if the storage cannot say."""
     from optuna.trial import TrialState
 
+    trials = _group_trials(name, storage_url, group, (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))
+    return None if trials is None else len(trials)
+
+
+def _group_trials(name: str, storage_url: str, group: str, states: tuple[TrialState, ...]) -> list[FrozenTrial] | None:
+    """The trials in ``states`` that children of supervisor ``group`` started; ``None`` if the storage
+    cannot say (it may be what failed: the caller's line goes out without what it would have read)."""
     from hpo.results.studies import read_study
 
-    ended = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-    try:
-        trials = read_study(storage_url, name).get_trials(deepcopy=False, states=ended)
-    except Exception:  # the storage may be down by now; the line goes out without the count
+    try:  # read only: needs no sampler, nor a readable spec
+        trials = read_study(storage_url, name).get_trials(deepcopy=False, states=states)
+    except Exception:
         return None
-    return sum(trial.user_attrs.get("worker_group") == group for trial in trials)
+    return [trial for trial in trials if trial.user_attrs.get("worker_group") == group]
 
 
 def _installed(package: str) -> bool:
@@ -204,7 +214,8 @@ def supervise_workers(
     heartbeat: Heartbeat,
     recycle_after: int = 10,
     max_wait: float | None = None,
-    group: str | None = None,
+    *,
+    group: str,
 ) -> int:
     """Runs one worker child per entry of ``devices``, replacing each that stops to recycle or dies.
 
@@ -215,13 +226,12 @@ def supervise_workers(
     Args:
         devices: a GPU id per child, or ``None`` for a CPU-only child.
         recycle_after: trials per child process before a fresh one takes over.
-        group: recorded on every child's trials (``worker_group``); a fresh one if not given.
+        group: this supervisor's id, recorded on every child's trials (``worker_group``).
 
     Returns:
         0 if every child ended well, else the first non-zero exit code (128 + N after signal N).
     """
     deadline = None if timeout is None else time.monotonic() + timeout
-    group = group or uuid.uuid4().hex[:16]
     ready_folder = tempfile.TemporaryDirectory(prefix="lung-hpo-workers-")  # removed when supervision ends
     slots = _lay_out(devices, Path(ready_folder.name))
     codes: list[int] = []
@@ -335,18 +345,6 @@ def _running_trial_of(name: str, storage_url: str, pid: int, group: str) -> int 
     """The number of the RUNNING trial that child ``pid`` of supervisor ``group`` on this host recorded, if any."""
     from optuna.trial import TrialState
 
-    from hpo.results.studies import read_study
-
-    try:  # read only: a report needs no sampler, nor a readable spec
-        trials = read_study(storage_url, name).get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    except Exception:  # the storage may be what failed; the report goes out without the number
-        return None
     worker = f"{socket.gethostname()}:{pid}"
-    return next(
-        (
-            trial.number
-            for trial in trials
-            if trial.user_attrs.get("worker") == worker and trial.user_attrs.get("worker_group") == group
-        ),
-        None,
-    )
+    trials = _group_trials(name, storage_url, group, (TrialState.RUNNING,)) or []
+    return next((trial.number for trial in trials if trial.user_attrs.get("worker") == worker), None)
